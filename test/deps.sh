@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages the project needs, when any is missing.
+# Runs every time (cheap when all is there): a fresh machine has none of them.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES="make gcc libc6-dev util-linux postgresql-15 postgresql-client-15
+	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev"
+
+missing=()
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+say "installing Debian packages: ${missing[*]}"
+# The project runs its own cluster: do not let the package create and start
+# a system-wide one on port 5432.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+	as_root mkdir -p /etc/postgresql-common
+	echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+as_root apt-get update -qq
+as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,40 @@
+# test/lib.sh — shared by the project's scripts: where things are, who runs the
+# server, and how to reach it.  Source it; do not run it.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TMP=$ROOT/tmp
+PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || command -v pg_config || echo pg_config)}
+export PG_CONFIG
+
+# PostgreSQL refuses to run as root: as root the cluster runs as "postgres"
+# (created by Debian's postgresql-common); otherwise as the calling user.
+if [ "$(id -u)" = 0 ]; then
+	PGOS_USER=postgres
+else
+	PGOS_USER=$(id -un)
+fi
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u "$PGOS_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# as root, or through sudo for the package manager and `make install`
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Connection settings of the throwaway cluster (after test/cluster.sh start).
+cluster_env() {
+	[ -f "$TMP/cluster.env" ] || die "no cluster: run test/cluster.sh start"
+	# shellcheck disable=SC1091
+	. "$TMP/cluster.env"
+	export PGHOST PGPORT PGUSER PGBIN
+	export PATH="$PGBIN:$PATH"
+}
