@@ -4,14 +4,14 @@ EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big   = o2o_route
-OBJS         = src/o2o_route.o src/version.o
+OBJS         = src/o2o_route.o src/version.o src/geom.o src/gridindex.o src/grid.o
 
 # install scripts live under sql/ but are not regression tests
 DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS      = init version model worldgen
+REGRESS      = init version model worldgen grid coverage
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
-ISOLATION    = last_unit one_active
+ISOLATION    = last_unit one_active grid_invalidation
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"
@@ -27,12 +27,15 @@ include $(PGXS)
 endif
 
 src/version.o: $(EXTENSION).control
+$(OBJS): $(wildcard src/*.h)
 
 .PHONY: demo test bench start stop
 demo:
 	bash test/demo.sh
 test:
 	bash test/run_tests.sh
+bench:
+	bash test/bench.sh
 start:
 	bash test/cluster.sh start
 stop:

@@ -72,3 +72,7 @@ SELECT md5(string_agg(ST_AsEWKB(geom)::text || province || city || county, ',' O
   FROM o2o.grid;
 -- bad sizes are refused
 SELECT o2o_gen.build(7, n_grids => 2);
+
+-- leave the database empty for the next test
+SET client_min_messages = warning;
+TRUNCATE o2o.grid, o2o.product RESTART IDENTITY CASCADE;

@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "grid.h"
 #include "o2o_route.h"
 
 PG_MODULE_MAGIC;
@@ -25,4 +26,6 @@ _PG_init(void)
 	 * an error instead of a silently ignored placeholder.
 	 */
 	MarkGUCPrefixReserved(O2O_EXTENSION_NAME);
+
+	O2oGridInit();
 }

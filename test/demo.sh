@@ -84,6 +84,25 @@ SELECT count(*) AS orders, count(*) FILTER (WHERE status = 'pending') AS pending
 	   sum(qty) AS units, sum(qty * unit_price) AS "value (CNY)",
 	   min(created_at)::date AS "first", max(created_at)::date AS "last"
   FROM o2o.orders;
+
+\echo 'grid lookup in C (o2o_grid_of): the index of this backend'
+SELECT grids, vertices, cells, round(index_bytes / 1048576.0, 1) AS "index MiB",
+	   round(index_bytes::numeric / vertex_bytes, 2) AS "x raw vertices", round(build_ms) AS "build ms"
+  FROM o2o_grid_index_stats();
+\echo 'the grid of every order; geocodes just off the border go to the nearest grid within 5 km'
+SELECT count(*) AS orders, count(o2o_grid_of(location)) AS "in a grid",
+	   count(*) FILTER (WHERE o2o_grid_of(location) IS NULL
+						  AND o2o_grid_nearest(location, 5000) IS NOT NULL) AS "outside, a grid within 5 km",
+	   count(*) FILTER (WHERE o2o_grid_nearest(location, 5000) IS NULL) AS "farther out"
+  FROM o2o.orders;
+
+\echo 'coverage holes (o2o.grid_holes): grids that nobody inside can supply, by category'
+SELECT category, count(*) FILTER (WHERE reason = 'no active dealer') AS "no active dealer",
+	   count(*) FILTER (WHERE reason = 'no stock') AS "no stock"
+  FROM o2o.grid_holes GROUP BY category ORDER BY category;
+\echo 'where AC-001 is available (o2o_stock_rollup), first provinces and cities'
+SELECT level, province, city, dealers, units_available FROM o2o_stock_rollup('AC-001')
+ WHERE level <> 'county' LIMIT 8;
 SQL
 
 cat <<EOF

@@ -1,0 +1,18 @@
+/*
+ * grid.h
+ *		Grid membership: o2o_grid_of, o2o_grid_nearest and the per-backend
+ *		index behind them.
+ */
+#ifndef O2O_GRID_H
+#define O2O_GRID_H
+
+/* Register the relcache callback that invalidates the grid index. */
+extern void O2oGridInit(void);
+
+/*
+ * The grid covering (lon, lat), or -1; lon/lat must already be checked.
+ * Builds the index first when it is missing or stale.
+ */
+extern int32 O2oGridOf(double lon, double lat);
+
+#endif							/* O2O_GRID_H */

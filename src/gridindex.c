@@ -1,0 +1,695 @@
+/*
+ * gridindex.c
+ *		The in-memory index over all grid polygons (see gridindex.h).
+ *
+ * Why a raster of cells rather than an R-tree of polygons: a point query
+ * then costs one array lookup; in most cells a single polygon covers the
+ * whole cell and the answer is immediate, and in the others only the few
+ * edges inside the cell are tested instead of the ~1,000 of each candidate
+ * polygon.  Edges are assigned to every cell their bounding box touches
+ * (widened by a hair), so every edge that passes through or near a cell is
+ * listed with it.
+ *
+ * Border semantics follow PostGIS ST_Covers: a point exactly on an edge
+ * (zero orientation determinant, within the edge's bounding box) is
+ * covered.  Overlaps resolve to the lowest grid_id, because the entries of
+ * a cell are in ascending grid_id order and the first hit wins.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "utils/memutils.h"
+
+#include "gridindex.h"
+
+/* mean Earth radius 6,371,008.8 m: metres per degree of arc */
+#define METRES_PER_DEGREE 111194.92664455873
+/* a reference point keeps at least this far (degrees) from every edge */
+#define REF_MARGIN 1e-9
+/* edges are listed in every cell within this distance (degrees) */
+#define EDGE_SLACK 2e-9
+/* candidate reference points per cell */
+#define NREF 12
+
+typedef struct RingInfo
+{
+	int32		poly;
+	int64		start;			/* first vertex */
+	int32		npoints;
+} RingInfo;
+
+struct GridIndexBuilder
+{
+	double	   *xy;
+	int64		nverts;
+	int64		vcap;
+	RingInfo   *rings;
+	int32		nrings;
+	int32		rcap;
+	int32	   *grid_ids;
+	int32		npolys;
+	int32		pcap;
+};
+
+typedef struct Crossing
+{
+	int32		row;
+	double		x;
+} Crossing;
+
+typedef struct CellEntry
+{
+	uint32		cell;
+	GridIndexEntry e;
+} CellEntry;
+
+/* reference point k of a cell: the centre first, then scattered points */
+static const double RefFrac[NREF][2] = {
+	{0.5, 0.5}, {0.309017, 0.618034}, {0.707107, 0.292893}, {0.173205, 0.414214},
+	{0.866025, 0.732051}, {0.447214, 0.123457}, {0.632456, 0.894427}, {0.223607, 0.816497},
+	{0.912871, 0.182574}, {0.377964, 0.267261}, {0.534522, 0.963624}, {0.086603, 0.645497}
+};
+
+static inline void
+GridRefPoint(const GridIndex *idx, int32 col, int32 row, int k, double *rx, double *ry)
+{
+	*rx = idx->minx + (col + RefFrac[k][0]) * idx->cw;
+	*ry = idx->miny + (row + RefFrac[k][1]) * idx->ch;
+}
+
+static inline int32
+CellX(const GridIndex *idx, double x)
+{
+	double		f = floor((x - idx->minx) * idx->icw);
+
+	if (f < 0)
+		return 0;
+	if (f >= idx->nx)
+		return idx->nx - 1;
+	return (int32) f;
+}
+
+static inline int32
+CellY(const GridIndex *idx, double y)
+{
+	double		f = floor((y - idx->miny) * idx->ich);
+
+	if (f < 0)
+		return 0;
+	if (f >= idx->ny)
+		return idx->ny - 1;
+	return (int32) f;
+}
+
+/* squared distance from (px, py) to the segment a-b, in the given units */
+static inline double
+SegDist2(double px, double py, double ax, double ay, double bx, double by,
+		 double kx, double ky)
+{
+	double		dx = (bx - ax) * kx,
+				dy = (by - ay) * ky,
+				wx = (px - ax) * kx,
+				wy = (py - ay) * ky;
+	double		len2 = dx * dx + dy * dy;
+	double		t = len2 > 0 ? (wx * dx + wy * dy) / len2 : 0;
+
+	if (t < 0)
+		t = 0;
+	else if (t > 1)
+		t = 1;
+	wx -= t * dx;
+	wy -= t * dy;
+	return wx * wx + wy * wy;
+}
+
+static void *
+GrowArray(void *arr, int64 *cap, int64 need, Size elem)
+{
+	int64		newcap;
+
+	if (need <= *cap)
+		return arr;
+	newcap = Max(need, Max(*cap * 2, 1024));
+	if (arr == NULL)
+		arr = palloc_extended(newcap * elem, MCXT_ALLOC_HUGE);
+	else
+		arr = repalloc_huge(arr, newcap * elem);
+	*cap = newcap;
+	return arr;
+}
+
+GridIndexBuilder *
+GridIndexBegin(void)
+{
+	return palloc0(sizeof(GridIndexBuilder));
+}
+
+double *
+GridIndexAddRing(GridIndexBuilder *b, int32 grid_id, int npoints)
+{
+	RingInfo   *r;
+
+	if (b->npolys == 0 || b->grid_ids[b->npolys - 1] != grid_id)
+	{
+		int64		cap = b->pcap;
+
+		if (b->npolys > 0 && grid_id < b->grid_ids[b->npolys - 1])
+			elog(ERROR, "grid polygons must be added in ascending grid_id order");
+		b->grid_ids = GrowArray(b->grid_ids, &cap, b->npolys + 1, sizeof(int32));
+		b->pcap = (int32) cap;
+		b->grid_ids[b->npolys++] = grid_id;
+	}
+	if (b->nverts + npoints >= (int64) PG_UINT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("grid polygons have too many vertices to index"),
+				 errdetail("The index holds at most %u vertices.", PG_UINT32_MAX - 1)));
+	{
+		int64		cap = b->rcap;
+
+		b->rings = GrowArray(b->rings, &cap, b->nrings + 1, sizeof(RingInfo));
+		b->rcap = (int32) cap;
+	}
+	b->xy = GrowArray(b->xy, &b->vcap, b->nverts + npoints, 2 * sizeof(double));
+	r = &b->rings[b->nrings++];
+	r->poly = b->npolys - 1;
+	r->start = b->nverts;
+	r->npoints = npoints;
+	b->nverts += npoints;
+	return b->xy + 2 * r->start;
+}
+
+/*
+ * Crossings by row (counting sort over the polygon's rows pr0 .. pr0+nrows-1),
+ * then by x within a row (insertion sort: a row has few crossings).
+ */
+static void
+SortCrossings(Crossing *c, int64 n, int32 pr0, int32 nrows, Crossing *tmp, int64 *counts)
+{
+	memset(counts, 0, (nrows + 1) * sizeof(int64));
+	for (int64 i = 0; i < n; i++)
+		counts[c[i].row - pr0 + 1]++;
+	for (int32 r = 0; r < nrows; r++)
+		counts[r + 1] += counts[r];
+	for (int64 i = 0; i < n; i++)
+		tmp[counts[c[i].row - pr0]++] = c[i];
+	for (int64 i = 0; i < n; i++)
+	{
+		Crossing	t = tmp[i];
+		int64		j = i - 1;
+
+		while (j >= 0 && c[j].row == t.row && c[j].x > t.x)
+		{
+			c[j + 1] = c[j];
+			j--;
+		}
+		c[j + 1] = t;
+	}
+}
+
+/* even-odd point in polygon over all rings of a polygon (build time only) */
+static bool
+PolyContainsSlow(const GridIndexBuilder *b, int32 ring0, int32 ring1, double x, double y)
+{
+	bool		inside = false;
+
+	for (int32 r = ring0; r < ring1; r++)
+	{
+		const double *p = b->xy + 2 * b->rings[r].start;
+
+		for (int32 i = 0; i + 1 < b->rings[r].npoints; i++)
+		{
+			double		ax = p[2 * i],
+						ay = p[2 * i + 1],
+						bx = p[2 * i + 2],
+						by = p[2 * i + 3];
+
+			if ((ay > y) != (by > y) && x < ax + (y - ay) * (bx - ax) / (by - ay))
+				inside = !inside;
+		}
+	}
+	return inside;
+}
+
+GridIndex *
+GridIndexFinish(GridIndexBuilder *b)
+{
+	GridIndex  *idx = palloc0(sizeof(GridIndex));
+	MemoryContext tmpcxt,
+				oldcxt,
+				idxcxt = CurrentMemoryContext;
+	uint64	   *pairs = NULL,
+			   *sorted = NULL;
+	int64		pcap = 0,
+				scap = 0;
+	int64	   *counts = NULL;
+	int64		kcap = 0;
+	Crossing   *cross = NULL,
+			   *crosstmp = NULL;
+	int64		ccap = 0,
+				cttcap = 0;
+	CellEntry  *cells = NULL;
+	int64		ncellent = 0,
+				cecap = 0;
+	uint32	   *edges = NULL;
+	int64		nedges = 0,
+				ecap = 0;
+	int64		ncells;
+	int32		ring = 0;
+
+	idx->npolys = b->npolys;
+	idx->nverts = b->nverts;
+	idx->grid_ids = b->grid_ids;
+	idx->xy = b->nverts > 0 ? repalloc_huge(b->xy, b->nverts * 2 * sizeof(double)) : NULL;
+	b->xy = idx->xy;
+	idx->vertex_bytes = b->nverts * 2 * sizeof(double);
+	if (b->npolys == 0 || b->nverts == 0)
+	{
+		idx->npolys = 0;
+		return idx;
+	}
+
+	/* the raster: about one cell per eight edges, over every vertex */
+	idx->minx = idx->maxx = b->xy[0];
+	idx->miny = idx->maxy = b->xy[1];
+	for (int64 i = 1; i < b->nverts; i++)
+	{
+		double		x = b->xy[2 * i],
+					y = b->xy[2 * i + 1];
+
+		idx->minx = Min(idx->minx, x);
+		idx->maxx = Max(idx->maxx, x);
+		idx->miny = Min(idx->miny, y);
+		idx->maxy = Max(idx->maxy, y);
+	}
+	for (int32 r = 0; r < b->nrings; r++)
+		idx->nedges_total += Max(b->rings[r].npoints - 1, 0);
+	{
+		double		w = Max(idx->maxx - idx->minx, 1e-6),
+					h = Max(idx->maxy - idx->miny, 1e-6),
+					target = Min(Max(idx->nedges_total / 8.0, 1.0), 4.0e6);
+
+		idx->nx = (int32) Min(Max(ceil(sqrt(target * w / h)), 1.0), 8192.0);
+		idx->ny = (int32) Min(Max(ceil(target / idx->nx), 1.0), 8192.0);
+		idx->cw = w / idx->nx;
+		idx->ch = h / idx->ny;
+		idx->icw = idx->nx / w;
+		idx->ich = idx->ny / h;
+	}
+	ncells = (int64) idx->nx * idx->ny;
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "o2o grid index build",
+								   ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(tmpcxt);
+
+	for (int32 p = 0; p < b->npolys; p++)
+	{
+		int32		ring0 = ring,
+					ring1;
+		int64		npairs = 0,
+					ncross = 0,
+					pi = 0,
+					ci = 0;
+		double		pminx = DBL_MAX,
+					pminy = DBL_MAX,
+					pmaxx = -DBL_MAX,
+					pmaxy = -DBL_MAX;
+		int32		pc0,
+					pc1,
+					pr0,
+					pr1,
+					pw,
+					ph;
+
+		while (ring < b->nrings && b->rings[ring].poly == p)
+			ring++;
+		ring1 = ring;
+
+		/* the polygon's box, in cells */
+		for (int32 r = ring0; r < ring1; r++)
+		{
+			const double *v = b->xy + 2 * b->rings[r].start;
+
+			for (int32 i = 0; i < b->rings[r].npoints; i++)
+			{
+				pminx = Min(pminx, v[2 * i]);
+				pmaxx = Max(pmaxx, v[2 * i]);
+				pminy = Min(pminy, v[2 * i + 1]);
+				pmaxy = Max(pmaxy, v[2 * i + 1]);
+			}
+		}
+		if (pminx > pmaxx)
+			continue;
+		pc0 = CellX(idx, pminx);
+		pc1 = CellX(idx, pmaxx);
+		pr0 = CellY(idx, pminy);
+		pr1 = CellY(idx, pmaxy);
+		pw = pc1 - pc0 + 1;
+		ph = pr1 - pr0 + 1;
+
+		/* edges per cell of the box, and crossings of each row's centre line */
+		for (int32 r = ring0; r < ring1; r++)
+		{
+			int64		start = b->rings[r].start;
+
+			for (int32 i = 0; i + 1 < b->rings[r].npoints; i++)
+			{
+				uint32		v = (uint32) (start + i);
+				double		ax = b->xy[2 * v],
+							ay = b->xy[2 * v + 1],
+							bx = b->xy[2 * v + 2],
+							by = b->xy[2 * v + 3];
+				int32		x0 = Max(CellX(idx, Min(ax, bx) - EDGE_SLACK), pc0),
+							x1 = Min(CellX(idx, Max(ax, bx) + EDGE_SLACK), pc1),
+							y0 = Max(CellY(idx, Min(ay, by) - EDGE_SLACK), pr0),
+							y1 = Min(CellY(idx, Max(ay, by) + EDGE_SLACK), pr1);
+
+				pairs = GrowArray(pairs, &pcap, npairs + (int64) (x1 - x0 + 1) * (y1 - y0 + 1),
+								  sizeof(uint64));
+				for (int32 cy = y0; cy <= y1; cy++)
+					for (int32 cx = x0; cx <= x1; cx++)
+						pairs[npairs++] = ((uint64) ((cy - pr0) * pw + (cx - pc0)) << 32) | v;
+
+				for (int32 row = CellY(idx, Min(ay, by)), rlast = CellY(idx, Max(ay, by)); row <= rlast; row++)
+				{
+					double		yr = idx->miny + (row + 0.5) * idx->ch;
+
+					if ((ay > yr) != (by > yr))
+					{
+						cross = GrowArray(cross, &ccap, ncross + 1, sizeof(Crossing));
+						cross[ncross].row = row;
+						cross[ncross].x = ax + (yr - ay) * (bx - ax) / (by - ay);
+						ncross++;
+					}
+				}
+			}
+		}
+		if (npairs == 0)
+			continue;
+
+		/*
+		 * Sort by cell of the box (counting sort: a polygon spans few cells),
+		 * and the crossings by row, then x.
+		 */
+		counts = GrowArray(counts, &kcap, (int64) pw * ph + 1, sizeof(int64));
+		sorted = GrowArray(sorted, &scap, npairs, sizeof(uint64));
+		memset(counts, 0, ((int64) pw * ph + 1) * sizeof(int64));
+		for (int64 i = 0; i < npairs; i++)
+			counts[(pairs[i] >> 32) + 1]++;
+		for (int64 c = 0; c < (int64) pw * ph; c++)
+			counts[c + 1] += counts[c];
+		for (int64 i = 0; i < npairs; i++)
+			sorted[counts[pairs[i] >> 32]++] = pairs[i];
+		{
+			uint64	   *t = pairs;
+			int64		tc = pcap;
+
+			pairs = sorted;
+			pcap = scap;
+			sorted = t;
+			scap = tc;
+		}
+		crosstmp = GrowArray(crosstmp, &cttcap, ncross, sizeof(Crossing));
+		counts = GrowArray(counts, &kcap, (int64) ph + 1, sizeof(int64));
+		SortCrossings(cross, ncross, pr0, ph, crosstmp, counts);
+
+		/* walk the polygon's cells row by row */
+		for (int32 row = pr0; row <= pr1; row++)
+		{
+			int64		ce,
+						k;
+
+			while (ci < ncross && cross[ci].row < row)
+				ci++;
+			ce = ci;
+			while (ce < ncross && cross[ce].row == row)
+				ce++;
+			k = ci;
+			for (int32 col = pc0; col <= pc1; col++)
+			{
+				uint32		cell = (uint32) ((int64) row * idx->nx + col);
+				uint32		local = (uint32) ((row - pr0) * pw + (col - pc0));
+				double		xc = idx->minx + (col + 0.5) * idx->cw;
+				bool		parity;
+				int64		es;
+
+				while (k < ce && cross[k].x < xc)
+					k++;
+				parity = ((k - ci) & 1) != 0;
+				es = pi;
+				while (pi < npairs && (uint32) (pairs[pi] >> 32) == local)
+					pi++;
+
+				if (pi > es)
+				{
+					/* a border passes: keep the edges and a usable reference point */
+					int			refk;
+					bool		inside = false;
+
+					for (refk = 0; refk < NREF; refk++)
+					{
+						double		rx,
+									ry;
+						bool		clear = true;
+
+						GridRefPoint(idx, col, row, refk, &rx, &ry);
+						for (int64 e = es; e < pi && clear; e++)
+						{
+							uint32		v = (uint32) pairs[e];
+							const double *q = b->xy + 2 * (int64) v;
+
+							/* cheap box test first: most edges are far away */
+							if (rx < Min(q[0], q[2]) - REF_MARGIN || rx > Max(q[0], q[2]) + REF_MARGIN
+								|| ry < Min(q[1], q[3]) - REF_MARGIN || ry > Max(q[1], q[3]) + REF_MARGIN)
+								continue;
+							if (SegDist2(rx, ry, q[0], q[1], q[2], q[3], 1, 1)
+								<= REF_MARGIN * REF_MARGIN)
+								clear = false;
+						}
+						if (clear)
+						{
+							inside = refk == 0 ? parity
+								: PolyContainsSlow(b, ring0, ring1, rx, ry);
+							break;
+						}
+					}
+					if (refk == NREF)
+						elog(ERROR, "grid %d: no usable reference point in cell %u",
+							 b->grid_ids[p], cell);
+
+					MemoryContextSwitchTo(idxcxt);
+					edges = GrowArray(edges, &ecap, nedges + (pi - es), sizeof(uint32));
+					cells = GrowArray(cells, &cecap, ncellent + 1, sizeof(CellEntry));
+					MemoryContextSwitchTo(tmpcxt);
+					cells[ncellent].cell = cell;
+					cells[ncellent].e.poly = p;
+					cells[ncellent].e.edge_start = (uint32) nedges;
+					cells[ncellent].e.nedges = (uint32) (pi - es);
+					cells[ncellent].e.ref_inside = inside ? 1 : 0;
+					cells[ncellent].e.ref_k = (uint8) refk;
+					ncellent++;
+					for (int64 e = es; e < pi; e++)
+						edges[nedges++] = (uint32) pairs[e];
+				}
+				else if (parity)
+				{
+					/* no border here and the centre is inside: the whole cell is */
+					MemoryContextSwitchTo(idxcxt);
+					cells = GrowArray(cells, &cecap, ncellent + 1, sizeof(CellEntry));
+					MemoryContextSwitchTo(tmpcxt);
+					cells[ncellent].cell = cell;
+					cells[ncellent].e.poly = p;
+					cells[ncellent].e.edge_start = 0;
+					cells[ncellent].e.nedges = 0;
+					cells[ncellent].e.ref_inside = 1;
+					cells[ncellent].e.ref_k = 0;
+					ncellent++;
+				}
+			}
+		}
+		if (nedges >= (int64) PG_UINT32_MAX || ncellent >= (int64) PG_UINT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("grid polygons are too detailed to index")));
+	}
+
+	/* group the entries by cell; entries of a cell stay in grid_id order */
+	MemoryContextSwitchTo(idxcxt);
+	idx->cell_start = palloc_extended((ncells + 1) * sizeof(uint32), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	idx->nentries = (uint32) ncellent;
+	idx->entries = palloc_extended(Max(ncellent, 1) * sizeof(GridIndexEntry), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < ncellent; i++)
+		idx->cell_start[cells[i].cell + 1]++;
+	for (int64 c = 0; c < ncells; c++)
+		idx->cell_start[c + 1] += idx->cell_start[c];
+	{
+		uint32	   *fill = palloc_extended(ncells * sizeof(uint32), MCXT_ALLOC_HUGE);
+
+		memcpy(fill, idx->cell_start, ncells * sizeof(uint32));
+		for (int64 i = 0; i < ncellent; i++)
+			idx->entries[fill[cells[i].cell]++] = cells[i].e;
+		pfree(fill);
+	}
+	if (cells)
+		pfree(cells);
+	idx->nedge_refs = (uint32) nedges;
+	idx->edges = nedges > 0 ? repalloc_huge(edges, nedges * sizeof(uint32)) : NULL;
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(tmpcxt);
+	if (b->rings)
+		pfree(b->rings);
+	pfree(b);
+	idx->index_bytes = sizeof(GridIndex) + idx->vertex_bytes
+		+ idx->npolys * sizeof(int32) + (ncells + 1) * sizeof(uint32)
+		+ idx->nentries * sizeof(GridIndexEntry) + idx->nedge_refs * sizeof(uint32);
+	return idx;
+}
+
+/* Does the polygon of entry e cover (x, y)?  col/row: the cell of e. */
+static inline bool
+EntryCovers(const GridIndex *idx, const GridIndexEntry *e, int32 col, int32 row,
+			double x, double y)
+{
+	double		rx,
+				ry;
+	bool		inside;
+
+	if (e->nedges == 0)
+		return true;
+	GridRefPoint(idx, col, row, e->ref_k, &rx, &ry);
+	inside = e->ref_inside != 0;
+	for (uint32 i = 0; i < e->nedges; i++)
+	{
+		uint32		v = idx->edges[e->edge_start + i];
+		const double *p = idx->xy + 2 * (int64) v;
+		double		ax = p[0],
+					ay = p[1],
+					bx = p[2],
+					by = p[3];
+		double		det = (bx - ax) * (y - ay) - (x - ax) * (by - ay);
+		bool		sa,
+					sb;
+
+		/* on the border: covered */
+		if (det == 0 && x >= Min(ax, bx) && x <= Max(ax, bx)
+			&& y >= Min(ay, by) && y <= Max(ay, by))
+			return true;
+		/* does the edge cross the segment point -> reference point? */
+		sa = (rx - x) * (ay - y) - (ry - y) * (ax - x) >= 0;
+		sb = (rx - x) * (by - y) - (ry - y) * (bx - x) >= 0;
+		if (sa != sb)
+		{
+			double		dref = (bx - ax) * (ry - ay) - (rx - ax) * (by - ay);
+
+			if ((det >= 0) != (dref >= 0))
+				inside = !inside;
+		}
+	}
+	return inside;
+}
+
+bool
+GridIndexLookup(const GridIndex *idx, double x, double y, int32 *grid_id)
+{
+	int32		col,
+				row;
+	uint32		cell;
+
+	if (idx->npolys == 0 || !(x >= idx->minx && x <= idx->maxx && y >= idx->miny && y <= idx->maxy))
+		return false;
+	col = CellX(idx, x);
+	row = CellY(idx, y);
+	cell = (uint32) ((int64) row * idx->nx + col);
+	for (uint32 i = idx->cell_start[cell]; i < idx->cell_start[cell + 1]; i++)
+	{
+		const GridIndexEntry *e = &idx->entries[i];
+
+		if (EntryCovers(idx, e, col, row, x, y))
+		{
+			*grid_id = idx->grid_ids[e->poly];
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
+				 int32 *grid_id, double *dist_m)
+{
+	double		kx,
+				ky = METRES_PER_DEGREE,
+				best2,
+				step;
+	int32		best_poly = -1;
+	int64		qc,
+				qr,
+				reach;
+
+	if (GridIndexLookup(idx, x, y, grid_id))
+	{
+		*dist_m = 0;
+		return true;
+	}
+	if (idx->npolys == 0)
+		return false;
+	kx = Max(cos(y * M_PI / 180.0), 1e-6) * METRES_PER_DEGREE;
+	best2 = max_m * max_m;
+	/* the query's cell, possibly outside the raster */
+	qc = (int64) floor((x - idx->minx) * idx->icw);
+	qr = (int64) floor((y - idx->miny) * idx->ich);
+	step = Min(idx->cw * kx, idx->ch * ky);
+	reach = Max(Max(Abs(qc), Abs(idx->nx - qc)), Max(Abs(qr), Abs(idx->ny - qr))) + 1;
+
+	/* rings of cells around the query, nearest first */
+	for (int64 r = 0; r <= reach; r++)
+	{
+		double		lower = (r > 0 ? (r - 1) * step : 0);
+
+		if (lower * lower > best2)
+			break;
+		for (int64 row = qr - r; row <= qr + r; row++)
+		{
+			if (row < 0 || row >= idx->ny)
+				continue;
+			for (int64 col = qc - r; col <= qc + r; col++)
+			{
+				uint32		cell;
+
+				if (col < 0 || col >= idx->nx)
+					continue;
+				/* only the ring's border cells */
+				if (row != qr - r && row != qr + r && col != qc - r)
+					col = qc + r;
+				if (col < 0 || col >= idx->nx)
+					continue;
+				cell = (uint32) (row * idx->nx + col);
+				for (uint32 i = idx->cell_start[cell]; i < idx->cell_start[cell + 1]; i++)
+				{
+					const GridIndexEntry *e = &idx->entries[i];
+
+					for (uint32 j = 0; j < e->nedges; j++)
+					{
+						const double *p = idx->xy + 2 * (int64) idx->edges[e->edge_start + j];
+						double		d2 = SegDist2(x, y, p[0], p[1], p[2], p[3], kx, ky);
+
+						if (d2 < best2 || (d2 == best2 && best_poly >= 0 && e->poly < best_poly)
+							|| (d2 <= best2 && best_poly < 0))
+						{
+							best2 = d2;
+							best_poly = e->poly;
+						}
+					}
+				}
+			}
+		}
+	}
+	if (best_poly < 0)
+		return false;
+	*grid_id = idx->grid_ids[best_poly];
+	*dist_m = sqrt(best2);
+	return true;
+}
