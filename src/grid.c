@@ -191,6 +191,17 @@ O2oGridOf(double lon, double lat)
 	return grid_id;
 }
 
+int32
+O2oGridNearest(double lon, double lat, double max_m)
+{
+	int32		grid_id;
+	double		dist;
+
+	if (!GridIndexNearest(GridGet(NULL), lon, lat, max_m, &grid_id, &dist))
+		return -1;
+	return grid_id;
+}
+
 /* o2o_grid_of(geometry) returns int */
 Datum
 o2o_grid_of(PG_FUNCTION_ARGS)

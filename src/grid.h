@@ -15,4 +15,7 @@ extern void O2oGridInit(void);
  */
 extern int32 O2oGridOf(double lon, double lat);
 
+/* The covering grid, else the nearest within max_m metres, or -1. */
+extern int32 O2oGridNearest(double lon, double lat, double max_m);
+
 #endif							/* O2O_GRID_H */

@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 
 #include "grid.h"
+#include "guc.h"
 #include "o2o_route.h"
 
 PG_MODULE_MAGIC;
@@ -20,6 +21,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	O2oGucInit();
+
 	/*
 	 * Every setting of this extension lives under "o2o_route.".  Reserving
 	 * the prefix makes a misspelt setting (SET o2o_route.wieght_load = ...)

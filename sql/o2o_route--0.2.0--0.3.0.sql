@@ -1,0 +1,188 @@
+/* o2o_route--0.2.0--0.3.0.sql: assignment engine, installer bookings, life cycle */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION o2o_route UPDATE TO '0.3.0'" to load this file. \quit
+
+ALTER TABLE o2o.assignment
+	ADD COLUMN install_day date,
+	ADD COLUMN qty int NOT NULL DEFAULT 1,
+	ADD CONSTRAINT assignment_qty_check CHECK (qty > 0);
+
+------------------------------------------------------------------------
+-- installer bookings: jobs per installer per day, never past capacity
+------------------------------------------------------------------------
+CREATE TABLE o2o.installer_day (
+	installer_id int NOT NULL REFERENCES o2o.installer,
+	day			date NOT NULL,
+	booked		int NOT NULL DEFAULT 0,
+	region_id	int,
+	PRIMARY KEY (installer_id, day),
+	CONSTRAINT installer_day_booked_check CHECK (booked >= 0)
+);
+COMMENT ON TABLE o2o.installer_day IS 'open jobs booked per installer and day; booked never exceeds the installer''s daily_capacity';
+
+CREATE FUNCTION o2o._installer_day_check() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	cap int;
+BEGIN
+	SELECT i.daily_capacity, d.region_id INTO cap, NEW.region_id
+	  FROM o2o.installer i JOIN o2o.dealer d USING (dealer_id)
+	 WHERE i.installer_id = NEW.installer_id;
+	IF NEW.booked > cap THEN
+		RAISE EXCEPTION 'installer booked past capacity'
+			USING ERRCODE = 'O2004',
+				  DETAIL = format('Installer %s can take %s jobs a day; %s were booked on %s.',
+								  NEW.installer_id, cap, NEW.booked, NEW.day);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION o2o._installer_day_check() IS 'internal trigger: refuse bookings past an installer''s daily capacity; region from the dealer';
+
+CREATE TRIGGER installer_day_check BEFORE INSERT OR UPDATE ON o2o.installer_day
+	FOR EACH ROW EXECUTE FUNCTION o2o._installer_day_check();
+
+------------------------------------------------------------------------
+-- assignment and its life cycle
+------------------------------------------------------------------------
+CREATE FUNCTION o2o_assign(order_id bigint) RETURNS int
+	AS 'MODULE_PATHNAME', 'o2o_assign'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION o2o_assign(bigint) IS
+	'choose dealer and installer, reserve stock and a slot, record why; returns the dealer, or NULL (order unassignable, reason recorded); idempotent';
+
+CREATE FUNCTION o2o_candidates(order_id bigint, k int DEFAULT 10)
+	RETURNS TABLE (rank int, dealer_id int, grid_id int, same_grid boolean, distance_m float8,
+				   available int, installer_id int, install_day date, load float8, score float8,
+				   score_distance float8, score_stock float8, score_load float8,
+				   cross_grid_penalty float8, eligible boolean, reason text)
+	AS 'MODULE_PATHNAME', 'o2o_candidates'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 20;
+COMMENT ON FUNCTION o2o_candidates(bigint, int) IS
+	'the k best eligible dealers for an order with the parts of their scores, then every dealer filtered out and why; reads only';
+
+CREATE FUNCTION o2o_assign_pending(max int) RETURNS int
+	AS 'MODULE_PATHNAME', 'o2o_assign_pending'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION o2o_assign_pending(int) IS
+	'assign up to max pending orders, oldest first, skipping orders other sessions hold; returns how many were assigned';
+
+/* Give back what an assignment holds: the reservation (or consume it) and the slot. */
+CREATE FUNCTION o2o._release(a o2o.assignment, new_state text, why text, consume boolean)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	UPDATE o2o.stock s
+	   SET reserved = s.reserved - a.qty,
+		   on_hand = s.on_hand - CASE WHEN consume THEN a.qty ELSE 0 END,
+		   updated_at = now()
+	  FROM o2o.orders o
+	 WHERE o.order_id = a.order_id AND s.dealer_id = a.dealer_id AND s.sku = o.sku;
+	IF a.installer_id IS NOT NULL THEN
+		UPDATE o2o.installer_day SET booked = booked - 1
+		 WHERE installer_id = a.installer_id AND day = a.install_day;
+	END IF;
+	UPDATE o2o.assignment SET state = new_state, ended_at = now(), reason = why
+	 WHERE assignment_id = a.assignment_id;
+END
+$$;
+COMMENT ON FUNCTION o2o._release(o2o.assignment, text, text, boolean) IS
+	'internal: release (or consume) an assignment''s stock and free its installer slot';
+
+/* Lock an order for a life-cycle step; unknown orders are an error. */
+CREATE FUNCTION o2o._lock_order(p_order_id bigint, step text) RETURNS o2o.orders
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders;
+BEGIN
+	IF p_order_id IS NULL THEN
+		RAISE EXCEPTION '%: order_id must not be NULL', step USING ERRCODE = '22004';
+	END IF;
+	SELECT * INTO o FROM o2o.orders WHERE order_id = p_order_id FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown order'
+			USING ERRCODE = 'O2005', DETAIL = format('No row of o2o.orders has order_id %s.', p_order_id);
+	END IF;
+	RETURN o;
+END
+$$;
+COMMENT ON FUNCTION o2o._lock_order(bigint, text) IS 'internal: lock an order row for a life-cycle step';
+
+CREATE FUNCTION o2o_decline(order_id bigint, reason text) RETURNS int
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_decline.order_id, 'o2o_decline');
+	a o2o.assignment;
+BEGIN
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'order % has no active assignment to decline', o.order_id
+			USING ERRCODE = 'O2006', DETAIL = format('The order is %s.', o.status);
+	END IF;
+	PERFORM o2o._release(a, 'declined', o2o_decline.reason, false);
+	UPDATE o2o.orders x SET status = 'pending', promised_date = NULL WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'declined', 'pending',
+			jsonb_build_object('dealer_id', a.dealer_id, 'reason', o2o_decline.reason));
+	RETURN o2o_assign(o.order_id);
+END
+$$;
+COMMENT ON FUNCTION o2o_decline(bigint, text) IS
+	'the dealer refuses the order: release its stock and slot, never offer it this order again, assign the next best (returns it, or NULL)';
+
+CREATE FUNCTION o2o_cancel(order_id bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_cancel.order_id, 'o2o_cancel');
+	a o2o.assignment;
+BEGIN
+	IF o.status IN ('cancelled', 'completed') THEN
+		RAISE EXCEPTION 'order % is already %', o.order_id, o.status
+			USING ERRCODE = 'O2006', DETAIL = 'Only a pending, unassignable or assigned order can be cancelled.';
+	END IF;
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF FOUND THEN
+		PERFORM o2o._release(a, 'released', 'order cancelled', false);
+	END IF;
+	UPDATE o2o.orders x SET status = 'cancelled', promised_date = NULL WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'cancelled', 'cancelled', jsonb_build_object('dealer_id', a.dealer_id));
+END
+$$;
+COMMENT ON FUNCTION o2o_cancel(bigint) IS 'cancel an order: release its stock reservation and installer slot';
+
+CREATE FUNCTION o2o_complete(order_id bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_complete.order_id, 'o2o_complete');
+	a o2o.assignment;
+BEGIN
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'order % is %, not assigned', o.order_id, o.status
+			USING ERRCODE = 'O2006', DETAIL = 'Only an assigned order can be completed.';
+	END IF;
+	PERFORM o2o._release(a, 'completed', NULL, true);
+	UPDATE o2o.orders x SET status = 'completed' WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'completed', 'completed',
+			jsonb_build_object('dealer_id', a.dealer_id, 'installer_id', a.installer_id));
+END
+$$;
+COMMENT ON FUNCTION o2o_complete(bigint) IS
+	'delivery and installation done: the reserved units leave stock (on_hand and reserved drop), the slot is freed';
+
+SELECT pg_catalog.pg_extension_config_dump('o2o.installer_day', '');

@@ -1,0 +1,1178 @@
+/*
+ * assign.c
+ *		o2o_assign() and o2o_candidates(): choose the dealer and installer for
+ *		an order, reserve the stock and an installer slot, and record why.
+ *
+ * One decision, inside the caller's transaction:
+ *	1. lock the order row (FOR UPDATE): concurrent calls for one order queue
+ *	   here, and the second finds the first's assignment (idempotence);
+ *	2. the grid of the delivery point (o2o_grid_of, else the nearest grid
+ *	   within o2o_route.nearest_grid_m);
+ *	3. the dealers of that grid, and -- by o2o_route.cross_grid -- dealers of
+ *	   other grids within o2o_route.max_distance_m, each with its stock of
+ *	   the SKU, its installers and their bookings over the promise horizon;
+ *	4. hard filters, then the score (see Score()); in-grid dealers first
+ *	   under the "fallback" policy;
+ *	5. for the best candidate, in a subtransaction: reserve the stock with a
+ *	   guarded UPDATE (on_hand - reserved >= qty) and book a slot with a
+ *	   guarded upsert (booked < capacity).  If either finds the last unit or
+ *	   slot taken meanwhile, the subtransaction rolls back -- releasing its
+ *	   row locks -- and the next candidate is tried;
+ *	6. the assignment row with its explanation, the order's grid, status and
+ *	   promised date, and an order event.
+ *
+ * Locks are taken in one order -- order row, stock row, booking row -- and
+ * a failed attempt gives its locks back, so concurrent assignments wait for
+ * each other but do not deadlock.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "assign.h"
+#include "geom.h"
+#include "grid.h"
+#include "guc.h"
+#include "o2o_route.h"
+#include "version.h"
+
+PG_FUNCTION_INFO_V1(o2o_assign);
+PG_FUNCTION_INFO_V1(o2o_candidates);
+PG_FUNCTION_INFO_V1(o2o_assign_pending);
+
+#define EARTH_RADIUS_M 6371008.8
+
+/* the order being routed */
+typedef struct Order
+{
+	int64		order_id;
+	char	   *sku;
+	int32		qty;
+	char	   *status;
+	double		lon,
+				lat;
+	int32		grid_id;		/* -1: outside every grid, even the nearest */
+	int32		region_id;
+	bool		nearest;		/* the grid is the nearest, not a covering one */
+	char	   *category;
+	bool		needs_install;
+	bool		climate_ok;
+	char	   *climate;
+	int32		active_dealer;	/* -1: none */
+	DateADT		today;
+} Order;
+
+/* one dealer considered for the order */
+typedef struct Cand
+{
+	int32		dealer_id;
+	int32		grid_id;
+	int32		region_id;
+	bool		active;
+	double		radius_m;
+	int32		available;		/* on_hand - reserved; -1: no stock row */
+	double		distance_m;
+	bool		same_grid;
+	bool		excluded;		/* declined this order before */
+	/* installers with the skill, best first; their first free day */
+	int32		ninst;
+	int32	   *inst_id;
+	int32	   *inst_cap;
+	int32	  **inst_booked;	/* per day of the horizon */
+	int32	   *inst_first_free;	/* day index, or -1 */
+	double	   *inst_load;
+	double		dealer_load;
+	/* the result */
+	int32		installer_id;	/* -1: none needed or none found */
+	int32		day_index;		/* of install_day, from the start day */
+	double		load;
+	double		s_distance,
+				s_stock,
+				s_load,
+				penalty,
+				score;
+	const char *reason;			/* NULL: eligible */
+} Cand;
+
+typedef struct Plans
+{
+	SPIPlanPtr	order;
+	SPIPlanPtr	order_ro;
+	SPIPlanPtr	active;
+	SPIPlanPtr	grid;
+	SPIPlanPtr	dealers_in_grid;
+	SPIPlanPtr	dealers_near;
+	SPIPlanPtr	declined;
+	SPIPlanPtr	installers;
+	SPIPlanPtr	reserve;
+	SPIPlanPtr	book;
+	SPIPlanPtr	insert_assignment;
+	SPIPlanPtr	update_order;
+	SPIPlanPtr	unassignable;
+	SPIPlanPtr	event;
+} Plans;
+
+static Plans plans;
+
+/*
+ * In o2o_assign_pending one transaction assigns many orders and so holds
+ * many row locks; it must never wait for a lock while holding others, or
+ * two such calls could deadlock.  There each reservation attempt waits at
+ * most a moment (lock_timeout) and a candidate that stays locked counts as
+ * busy: the order stays pending for a later round.
+ */
+static bool assign_nowait = false;
+static bool saw_busy = false;
+static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
+
+static SPIPlanPtr
+Prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(p) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return p;
+}
+
+/*
+ * Prepare every statement once per backend (again after the extension was
+ * re-created).  PostGIS objects are qualified with PostGIS's schema, so the
+ * caller's search_path does not matter.
+ */
+static void
+PreparePlans(void)
+{
+	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
+	Oid			postgis = O2oExtensionSchema("postgis");
+	const char *gis;
+	StringInfoData q;
+	Oid			t_int8[1] = {INT8OID};
+	Oid			t_int4[1] = {INT4OID};
+	Oid			t_near[6] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID};
+	Oid			t_inst[4] = {INT4ARRAYOID, DATEOID, DATEOID, TEXTOID};
+	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
+	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
+	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
+	TEXTOID, DATEOID, INT4OID, INT4OID};
+	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
+	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
+	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			t_ingrid[2] = {INT4OID, TEXTOID};
+
+	if (!OidIsValid(ext) || !OidIsValid(postgis))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
+	if (ext == plans_for_ext)
+		return;
+	gis = quote_identifier(get_namespace_name(postgis));
+	initStringInfo(&q);
+
+#define ORDER_QUERY \
+	"SELECT o.sku, o.qty, o.status, o.location, o.grid_id, o.region_id, " \
+	"       p.category, p.needs_install, p.climates " \
+	"  FROM o2o.orders o JOIN o2o.product p ON p.sku = o.sku " \
+	" WHERE o.order_id = $1"
+	plans.order = Prepare(ORDER_QUERY " FOR NO KEY UPDATE OF o", 1, t_int8);
+	plans.order_ro = Prepare(ORDER_QUERY, 1, t_int8);
+	plans.active = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'active'",
+						   1, t_int8);
+	plans.grid = Prepare("SELECT region_id, climate FROM o2o.grid WHERE grid_id = $1", 1, t_int4);
+	plans.dealers_in_grid = Prepare(
+									"SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
+									"       d.service_radius_m, coalesce(s.on_hand - s.reserved, -1) "
+									"  FROM o2o.dealer d "
+									"  LEFT JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = $2 "
+									" WHERE d.grid_id = $1 ORDER BY d.dealer_id", 2, t_ingrid);
+	appendStringInfo(&q,
+					 "SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
+					 "       d.service_radius_m, coalesce(s.on_hand - s.reserved, -1) "
+					 "  FROM o2o.dealer d "
+					 "  LEFT JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = $6 "
+					 " WHERE d.location OPERATOR(%s.&&) %s.ST_MakeEnvelope($1, $2, $3, $4, 4326) "
+					 "   AND d.grid_id IS DISTINCT FROM $5 ORDER BY d.dealer_id",
+					 gis, gis);
+	plans.dealers_near = Prepare(q.data, 6, t_near);
+	plans.declined = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'declined'",
+							 1, t_int8);
+	plans.installers = Prepare(
+							   "SELECT i.dealer_id, i.installer_id, i.daily_capacity, $4 = ANY (i.skills), "
+							   "       b.day, b.booked "
+							   "  FROM o2o.installer i "
+							   "  LEFT JOIN o2o.installer_day b ON b.installer_id = i.installer_id "
+							   "       AND b.day >= $2 AND b.day < $3 "
+							   " WHERE i.dealer_id = ANY ($1) AND i.active "
+							   " ORDER BY i.dealer_id, i.installer_id", 4, t_inst);
+	plans.reserve = Prepare(
+							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
+							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
+	plans.book = Prepare(
+						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
+						 "VALUES ($1, $2, 1, $4) "
+						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1 "
+						 " WHERE b.booked < $3 RETURNING booked", 4, t_book);
+	plans.insert_assignment = Prepare(
+									  "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
+									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id) "
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)",
+									  11, t_ins);
+	plans.update_order = Prepare(
+								 "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
+								 "       grid_id = $2, region_id = $3, promised_date = $4 "
+								 " WHERE order_id = $1", 4, t_upd);
+	plans.unassignable = Prepare(
+								 "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
+								 "       grid_id = $2, region_id = $3, promised_date = NULL "
+								 " WHERE order_id = $1", 4, t_unas);
+	plans.event = Prepare(
+						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
+						  "VALUES ($1, $2, $3, $4::jsonb)", 4, t_event);
+	pfree(q.data);
+	plans_for_ext = ext;
+}
+
+static double
+Haversine(double lon1, double lat1, double lon2, double lat2)
+{
+	double		p1 = lat1 * M_PI / 180,
+				p2 = lat2 * M_PI / 180,
+				dp = p2 - p1,
+				dl = (lon2 - lon1) * M_PI / 180,
+				a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+
+	return 2 * EARTH_RADIUS_M * asin(Min(1.0, sqrt(a)));
+}
+
+static inline Datum
+Col(int row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+static char *
+ColText(int row, int col)
+{
+	bool		isnull;
+	Datum		d = Col(row, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
+ * documented errors for an unknown order.
+ */
+static void
+LoadOrder(Order *o, int64 order_id, bool lock)
+{
+	Datum		arg[1] = {Int64GetDatum(order_id)};
+	bool		isnull;
+	int			rc;
+	Datum		d;
+
+	o->order_id = order_id;
+	rc = SPI_execute_plan(lock ? plans.order : plans.order_ro, arg, NULL, !lock, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading order %lld failed: %s", (long long) order_id, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_O2O_UNKNOWN_ORDER),
+				 errmsg("unknown order"),
+				 errdetail("No row of o2o.orders has order_id %lld.", (long long) order_id)));
+	o->sku = ColText(0, 1);
+	o->qty = DatumGetInt32(Col(0, 2, &isnull));
+	o->status = ColText(0, 3);
+	O2oPointArg(Col(0, 4, &isnull), "o2o_assign", &o->lon, &o->lat);
+	d = Col(0, 5, &isnull);
+	o->grid_id = isnull ? -1 : DatumGetInt32(d);
+	d = Col(0, 6, &isnull);
+	o->region_id = isnull ? -1 : DatumGetInt32(d);
+	o->category = ColText(0, 7);
+	o->needs_install = DatumGetBool(Col(0, 8, &isnull));
+	{
+		Datum		climates = Col(0, 9, &isnull);
+
+		o->climate_ok = true;
+		o->climate = NULL;
+		if (!isnull)
+		{
+			/* resolved against the grid's climate below */
+			ArrayType  *arr = DatumGetArrayTypeP(climates);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+			StringInfoData s;
+
+			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+			initStringInfo(&s);
+			for (int i = 0; i < n; i++)
+				if (!nulls[i])
+					appendStringInfo(&s, "|%s|", TextDatumGetCString(elems[i]));
+			o->climate = s.data;	/* temporarily: the allowed climates */
+			o->climate_ok = false;
+		}
+	}
+	o->today = GetSQLCurrentDate();
+
+	/*
+	 * The active assignment, read after the lock with a new snapshot: a
+	 * decline that committed while we waited has replaced it.
+	 */
+	rc = SPI_execute_plan(plans.active, arg, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading the active assignment failed: %s", SPI_result_code_string(rc));
+	o->active_dealer = SPI_processed == 0 ? -1 : DatumGetInt32(Col(0, 1, &isnull));
+
+	/* the grid: covering, else the nearest within reach */
+	o->nearest = false;
+	if (o->grid_id < 0)
+	{
+		int32		g;
+
+		g = O2oGridNearest(o->lon, o->lat, o2o_nearest_grid_m);
+		if (g >= 0)
+		{
+			o->grid_id = g;
+			o->nearest = true;
+		}
+	}
+	if (o->grid_id >= 0)
+	{
+		Datum		ga[1] = {Int32GetDatum(o->grid_id)};
+		char	   *allowed = o->climate;
+
+		rc = SPI_execute_plan(plans.grid, ga, NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
+		o->region_id = DatumGetInt32(Col(0, 1, &isnull));
+		o->climate = ColText(0, 2);
+		if (allowed != NULL)
+		{
+			char	   *needle = psprintf("|%s|", o->climate);
+
+			o->climate_ok = strstr(allowed, needle) != NULL;
+		}
+		else
+			o->climate_ok = true;
+	}
+}
+
+/* Append the dealers of the last SPI result to the candidate list. */
+static void
+AddDealers(const Order *o, Cand **cands, int *ncands, int *cap, bool same_grid)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Cand	   *c;
+		double		lon,
+					lat;
+		Datum		d;
+
+		if (*ncands >= *cap)
+		{
+			*cap = Max(*cap * 2, 64);
+			*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
+		}
+		c = &(*cands)[(*ncands)++];
+		memset(c, 0, sizeof(Cand));
+		c->dealer_id = DatumGetInt32(Col(r, 1, &isnull));
+		d = Col(r, 2, &isnull);
+		c->grid_id = isnull ? -1 : DatumGetInt32(d);
+		d = Col(r, 3, &isnull);
+		c->region_id = isnull ? 0 : DatumGetInt32(d);
+		c->active = DatumGetBool(Col(r, 4, &isnull));
+		O2oPointArg(Col(r, 5, &isnull), "o2o_assign", &lon, &lat);
+		c->radius_m = DatumGetFloat8(Col(r, 6, &isnull));
+		c->available = DatumGetInt32(Col(r, 7, &isnull));
+		c->distance_m = Haversine(o->lon, o->lat, lon, lat);
+		c->same_grid = same_grid;
+		c->installer_id = -1;
+		c->day_index = -1;
+	}
+}
+
+/*
+ * Installers of the candidates that passed the other filters, with their
+ * bookings over [start, start + horizon): the load of each dealer and, for
+ * installations, each skilled installer's first free day.
+ */
+static void
+LoadInstallers(const Order *o, Cand *cands, int ncands, DateADT start, int horizon)
+{
+	Datum	   *ids;
+	int			nids = 0;
+	ArrayType  *arr;
+	Datum		args[4];
+	int			rc;
+	int			ci = 0;
+
+	ids = palloc(Max(ncands, 1) * sizeof(Datum));
+	for (int i = 0; i < ncands; i++)
+		if (cands[i].reason == NULL)
+			ids[nids++] = Int32GetDatum(cands[i].dealer_id);
+	if (nids == 0)
+		return;
+	arr = construct_array(ids, nids, INT4OID, 4, true, TYPALIGN_INT);
+	args[0] = PointerGetDatum(arr);
+	args[1] = DateADTGetDatum(start);
+	args[2] = DateADTGetDatum(start + horizon);
+	args[3] = CStringGetTextDatum(o->category);
+	rc = SPI_execute_plan(plans.installers, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading installers failed: %s", SPI_result_code_string(rc));
+
+	/* rows come ordered by dealer, installer; candidates are not */
+	for (uint64 r = 0; r < SPI_processed;)
+	{
+		bool		isnull;
+		int32		dealer = DatumGetInt32(Col(r, 1, &isnull));
+		Cand	   *c = NULL;
+		double		cap_total = 0,
+					booked_total = 0;
+
+		for (ci = 0; ci < ncands; ci++)
+			if (cands[ci].dealer_id == dealer && cands[ci].reason == NULL)
+			{
+				c = &cands[ci];
+				break;
+			}
+		while (r < SPI_processed && DatumGetInt32(Col(r, 1, &isnull)) == dealer)
+		{
+			int32		inst = DatumGetInt32(Col(r, 2, &isnull));
+			int32		cap = DatumGetInt32(Col(r, 3, &isnull));
+			bool		skilled = DatumGetBool(Col(r, 4, &isnull));
+			int32	   *booked = palloc0(horizon * sizeof(int32));
+			double		inst_booked = 0;
+
+			while (r < SPI_processed && DatumGetInt32(Col(r, 1, &isnull)) == dealer
+				   && DatumGetInt32(Col(r, 2, &isnull)) == inst)
+			{
+				Datum		day = Col(r, 5, &isnull);
+
+				if (!isnull)
+				{
+					int			di = DatumGetDateADT(day) - start;
+					int32		b = DatumGetInt32(Col(r, 6, &isnull));
+
+					if (di >= 0 && di < horizon)
+						booked[di] = b;
+					inst_booked += b;
+				}
+				r++;
+			}
+			cap_total += (double) cap * horizon;
+			booked_total += inst_booked;
+			if (c != NULL && skilled)
+			{
+				int			k = c->ninst;
+
+				c->inst_id = c->inst_id ? repalloc(c->inst_id, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
+				c->inst_cap = c->inst_cap ? repalloc(c->inst_cap, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
+				c->inst_booked = c->inst_booked ? repalloc(c->inst_booked, (k + 1) * sizeof(int32 *)) : palloc(sizeof(int32 *));
+				c->inst_first_free = c->inst_first_free ? repalloc(c->inst_first_free, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
+				c->inst_load = c->inst_load ? repalloc(c->inst_load, (k + 1) * sizeof(double)) : palloc(sizeof(double));
+				c->inst_id[k] = inst;
+				c->inst_cap[k] = cap;
+				c->inst_booked[k] = booked;
+				c->inst_first_free[k] = -1;
+				for (int di = 0; di < horizon; di++)
+					if (booked[di] < cap)
+					{
+						c->inst_first_free[k] = di;
+						break;
+					}
+				c->inst_load[k] = Min(1.0, inst_booked / ((double) cap * horizon));
+				c->ninst++;
+			}
+		}
+		if (c != NULL)
+			c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
+	}
+}
+
+/* the installer a candidate would use: earliest free day, then idlest, then lowest id */
+static void
+PickInstaller(Cand *c)
+{
+	int			best = -1;
+
+	for (int k = 0; k < c->ninst; k++)
+	{
+		if (c->inst_first_free[k] < 0)
+			continue;
+		if (best < 0
+			|| c->inst_first_free[k] < c->inst_first_free[best]
+			|| (c->inst_first_free[k] == c->inst_first_free[best]
+				&& (c->inst_load[k] < c->inst_load[best]
+					|| (c->inst_load[k] == c->inst_load[best] && c->inst_id[k] < c->inst_id[best]))))
+			best = k;
+	}
+	if (best >= 0)
+	{
+		c->installer_id = c->inst_id[best];
+		c->day_index = c->inst_first_free[best];
+	}
+}
+
+/*
+ * The score, higher is better:
+ *   weight_distance * (1 - distance / max_distance_m)
+ * + weight_stock    * min(available - qty, 10) / 10
+ * + weight_load     * (1 - load)
+ * - cross_grid_penalty, for another grid's dealer when cross_grid = free
+ * where load is the dealer's booked share of its installers' capacity over
+ * the horizon, averaged with the chosen installer's own share when the
+ * model needs installing.
+ */
+static void
+Score(const Order *o, Cand *c)
+{
+	int32		spare = Min(Max(c->available - o->qty, 0), 10);
+
+	c->load = c->dealer_load;
+	if (o->needs_install && c->installer_id >= 0)
+	{
+		for (int k = 0; k < c->ninst; k++)
+			if (c->inst_id[k] == c->installer_id)
+				c->load = (c->dealer_load + c->inst_load[k]) / 2;
+	}
+	c->s_distance = o2o_weight_distance * (1 - Min(c->distance_m / o2o_max_distance_m, 1.0));
+	c->s_stock = o2o_weight_stock * spare / 10.0;
+	c->s_load = o2o_weight_load * (1 - c->load);
+	c->penalty = (!c->same_grid && o2o_cross_grid == O2O_CROSS_FREE) ? o2o_cross_grid_penalty : 0;
+	c->score = c->s_distance + c->s_stock + c->s_load - c->penalty;
+}
+
+/* the ranking: eligible first; in-grid first under "fallback"; score; distance; id */
+static int
+CandCmp(const void *a, const void *b)
+{
+	const Cand *x = a,
+			   *y = b;
+
+	if ((x->reason == NULL) != (y->reason == NULL))
+		return x->reason == NULL ? -1 : 1;
+	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
+		return x->same_grid ? -1 : 1;
+	if (x->reason == NULL && x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	if (x->distance_m != y->distance_m)
+		return x->distance_m < y->distance_m ? -1 : 1;
+	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
+}
+
+/* the first day an install or delivery can happen for this candidate */
+static DateADT
+StartDay(const Order *o, const Cand *c)
+{
+	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
+}
+
+/*
+ * Find and rank the candidates of an order.  Applies every hard filter
+ * (setting reason), loads installers, scores and sorts.
+ */
+static Cand *
+Rank(Order *o, int *ncands_out, bool include_other_grids)
+{
+	Cand	   *cands = NULL;
+	int			ncands = 0,
+				cap = 0;
+	int			horizon = o2o_promise_horizon_days;
+	int32	   *declined = NULL;
+	int			ndeclined = 0;
+	int			rc;
+	Datum		args[6];
+
+	/* dealers declined before never see this order again */
+	args[0] = Int64GetDatum(o->order_id);
+	rc = SPI_execute_plan(plans.declined, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading declined dealers failed");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		declined = palloc(SPI_processed * sizeof(int32));
+		for (uint64 r = 0; r < SPI_processed; r++)
+			declined[ndeclined++] = DatumGetInt32(Col(r, 1, &isnull));
+	}
+
+	if (o->grid_id >= 0)
+	{
+		args[0] = Int32GetDatum(o->grid_id);
+		args[1] = CStringGetTextDatum(o->sku);
+		rc = SPI_execute_plan(plans.dealers_in_grid, args, NULL, true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading the grid's dealers failed");
+		AddDealers(o, &cands, &ncands, &cap, true);
+	}
+	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	{
+		double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
+					dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
+
+		args[0] = Float8GetDatum(o->lon - dlon);
+		args[1] = Float8GetDatum(o->lat - dlat);
+		args[2] = Float8GetDatum(o->lon + dlon);
+		args[3] = Float8GetDatum(o->lat + dlat);
+		args[4] = Int32GetDatum(o->grid_id);
+		args[5] = CStringGetTextDatum(o->sku);
+		rc = SPI_execute_plan(plans.dealers_near, args,
+							  o->grid_id >= 0 ? NULL : "    n ", true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading nearby dealers failed");
+		AddDealers(o, &cands, &ncands, &cap, false);
+	}
+
+	/* hard filters that need no installer data */
+	for (int i = 0; i < ncands; i++)
+	{
+		Cand	   *c = &cands[i];
+
+		for (int k = 0; k < ndeclined; k++)
+			if (declined[k] == c->dealer_id)
+				c->excluded = true;
+		if (!c->active)
+			c->reason = "inactive";
+		else if (c->excluded)
+			c->reason = "declined before";
+		else if (!o->climate_ok)
+			c->reason = "model not sold in this climate zone";
+		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
+			c->reason = "out of radius";
+		else if (c->available < o->qty)
+			c->reason = "no stock";
+	}
+
+	/* installers, loads, slots */
+	if (ncands > 0)
+	{
+		/* one window for every candidate: the earliest start day */
+		DateADT		start = o->today + 1;
+
+		LoadInstallers(o, cands, ncands, start, horizon + o2o_travel_days);
+		for (int i = 0; i < ncands; i++)
+		{
+			Cand	   *c = &cands[i];
+
+			if (c->reason != NULL)
+				continue;
+			if (o->needs_install)
+			{
+				int			offset = StartDay(o, c) - start;
+
+				/* a slot counts only from this candidate's own start day */
+				for (int k = 0; k < c->ninst; k++)
+				{
+					int			f = -1;
+
+					for (int di = offset; di < offset + horizon; di++)
+						if (c->inst_booked[k][di] < c->inst_cap[k])
+						{
+							f = di;
+							break;
+						}
+					c->inst_first_free[k] = f;
+				}
+				if (c->ninst == 0)
+					c->reason = "no installer with the skill";
+				else
+				{
+					PickInstaller(c);
+					if (c->installer_id < 0)
+						c->reason = "no free slot";
+				}
+			}
+			if (c->reason == NULL)
+				Score(o, c);
+		}
+	}
+	if (ncands > 1)
+		qsort(cands, ncands, sizeof(Cand), CandCmp);
+	*ncands_out = ncands;
+	return cands;
+}
+
+/* JSON of one candidate's decision parts */
+static void
+AppendCandJson(StringInfo s, const Order *o, const Cand *c)
+{
+	appendStringInfo(s, "{\"dealer_id\": %d, \"grid_id\": %d, \"same_grid\": %s, "
+					 "\"distance_m\": %.1f, \"available\": %d, \"load\": %.4f, ",
+					 c->dealer_id, c->grid_id, c->same_grid ? "true" : "false",
+					 c->distance_m, c->available, c->load);
+	if (c->installer_id >= 0)
+		appendStringInfo(s, "\"installer_id\": %d, \"install_day\": \"%s\", ", c->installer_id,
+						 DatumGetCString(DirectFunctionCall1(date_out,
+															 DateADTGetDatum(o->today + 1 + c->day_index))));
+	appendStringInfo(s, "\"score\": %.4f, \"parts\": {\"distance\": %.4f, \"stock\": %.4f, "
+					 "\"load\": %.4f, \"cross_grid_penalty\": %.4f}}",
+					 c->score, c->s_distance, c->s_stock, c->s_load, c->penalty);
+}
+
+static const char *
+CrossGridName(void)
+{
+	return o2o_cross_grid == O2O_CROSS_NEVER ? "never" :
+		o2o_cross_grid == O2O_CROSS_FREE ? "free" : "fallback";
+}
+
+/* why nobody can serve: counts of the reasons, for the order and its event */
+static char *
+UnassignableReason(const Order *o, const Cand *cands, int ncands)
+{
+	StringInfoData s;
+	static const char *const reasons[] = {
+		"no stock", "out of radius", "no installer with the skill", "no free slot",
+		"declined before", "inactive", "model not sold in this climate zone", "reserved meanwhile"
+	};
+
+	initStringInfo(&s);
+	if (o->grid_id < 0)
+	{
+		appendStringInfoString(&s, "delivery point outside every grid");
+		return s.data;
+	}
+	if (!o->climate_ok)
+	{
+		appendStringInfo(&s, "model not sold in the %s", o->climate);
+		return s.data;
+	}
+	if (ncands == 0)
+	{
+		appendStringInfo(&s, "no dealer within %.0f m", o2o_max_distance_m);
+		return s.data;
+	}
+	appendStringInfo(&s, "no dealer can serve (%d considered:", ncands);
+	for (int r = 0; r < (int) lengthof(reasons); r++)
+	{
+		int			n = 0;
+
+		for (int i = 0; i < ncands; i++)
+			if (cands[i].reason != NULL && strcmp(cands[i].reason, reasons[r]) == 0)
+				n++;
+		if (n > 0)
+			appendStringInfo(&s, " %d %s,", n, reasons[r]);
+	}
+	s.data[s.len - 1] = ')';
+	return s.data;
+}
+
+/*
+ * Reserve the stock and book the installer slot of a candidate, in a
+ * subtransaction that is rolled back -- giving its row locks back -- when
+ * the last unit or slot went to someone else meanwhile.
+ */
+static bool
+TryReserve(const Order *o, Cand *c)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		Datum		args[4];
+		int			rc;
+
+		if (assign_nowait)
+			(void) set_config_option("lock_timeout", "100", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_LOCAL, true, 0, false);
+
+		args[0] = Int32GetDatum(c->dealer_id);
+		args[1] = CStringGetTextDatum(o->sku);
+		args[2] = Int32GetDatum(o->qty);
+		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
+		ok = SPI_processed == 1;
+		if (ok && o->needs_install)
+		{
+			ok = false;
+			/* the chosen installer's first free day, then later days, then the others */
+			while (!ok && c->installer_id >= 0)
+			{
+				int			k;
+
+				for (k = 0; k < c->ninst; k++)
+					if (c->inst_id[k] == c->installer_id)
+						break;
+				args[0] = Int32GetDatum(c->installer_id);
+				args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
+				args[2] = Int32GetDatum(c->inst_cap[k]);
+				args[3] = Int32GetDatum(c->region_id);
+				rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
+				if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
+					elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
+				if (SPI_processed == 1)
+					ok = true;
+				else
+				{
+					/* taken meanwhile: this day is full for this installer */
+					c->inst_booked[k][c->day_index] = c->inst_cap[k];
+					c->inst_first_free[k] = -1;
+					for (int di = c->day_index + 1;
+						 di < StartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
+						if (c->inst_booked[k][di] < c->inst_cap[k])
+						{
+							c->inst_first_free[k] = di;
+							break;
+						}
+					c->installer_id = -1;
+					PickInstaller(c);
+				}
+			}
+		}
+		if (ok)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (assign_nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* someone else is reserving here right now: busy, try the next */
+			FreeErrorData(edata);
+			saw_busy = true;
+			c->reason = "busy";
+			return false;
+		}
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static void
+AddEvent(const Order *o, const char *event, const char *status, const char *detail)
+{
+	Datum		args[4];
+	int			rc;
+
+	args[0] = Int64GetDatum(o->order_id);
+	args[1] = CStringGetTextDatum(event);
+	args[2] = CStringGetTextDatum(status);
+	args[3] = CStringGetTextDatum(detail);
+	rc = SPI_execute_plan(plans.event, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "writing the order event failed: %s", SPI_result_code_string(rc));
+}
+
+/* Reserve for the best candidate that still can; -1 when none can. */
+static int
+Choose(Order *o, Cand *cands, int ncands)
+{
+	for (int i = 0; i < ncands; i++)
+	{
+		Cand	   *c = &cands[i];
+
+		if (c->reason != NULL)
+			break;				/* eligible ones come first */
+		if (TryReserve(o, c))
+			return i;
+		if (c->reason == NULL)
+			c->reason = "reserved meanwhile";
+	}
+	return -1;
+}
+
+int32
+O2oAssign(int64 order_id, bool *assigned)
+{
+	Order		o;
+	Cand	   *cands;
+	int			ncands,
+				win;
+	int32		result = -1;
+
+	*assigned = false;
+	saw_busy = false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PreparePlans();
+	LoadOrder(&o, order_id, true);
+
+	/* idempotent: an order with an active assignment keeps it */
+	if (o.active_dealer >= 0)
+	{
+		SPI_finish();
+		*assigned = true;
+		return o.active_dealer;
+	}
+	if (strcmp(o.status, "cancelled") == 0 || strcmp(o.status, "completed") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_O2O_WRONG_STATE),
+				 errmsg("order %lld is %s", (long long) order_id, o.status),
+				 errdetail("Only pending or unassignable orders can be assigned.")));
+
+	/* in-grid dealers first; other grids when the policy lets them compete */
+	cands = Rank(&o, &ncands, o2o_cross_grid == O2O_CROSS_FREE);
+	win = o.grid_id >= 0 ? Choose(&o, cands, ncands) : -1;
+	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
+	{
+		/* nobody of the grid could: rank again with the neighbours */
+		cands = Rank(&o, &ncands, true);
+		win = Choose(&o, cands, ncands);
+	}
+
+	if (win >= 0)
+	{
+		Cand	   *c = &cands[win];
+		StringInfoData detail;
+		Datum		args[11];
+		bool		isnull_arg[11] = {0};
+		char		nulls[11];
+		int			rc,
+					shown = 0;
+		DateADT		promised = o.needs_install ? o.today + 1 + c->day_index : StartDay(&o, c);
+
+		Score(&o, c);
+		initStringInfo(&detail);
+		appendStringInfo(&detail, "{\"policy\": \"%s\", \"grid_id\": %d, \"nearest_grid\": %s, "
+						 "\"considered\": %d, \"winner\": ",
+						 CrossGridName(), o.grid_id, o.nearest ? "true" : "false", ncands);
+		AppendCandJson(&detail, &o, c);
+		appendStringInfoString(&detail, ", \"runners_up\": [");
+		for (int i = win + 1; i < ncands && shown < 3; i++)
+		{
+			if (cands[i].reason != NULL)
+				continue;
+			if (shown++ > 0)
+				appendStringInfoString(&detail, ", ");
+			AppendCandJson(&detail, &o, &cands[i]);
+		}
+		appendStringInfoString(&detail, "]}");
+
+		args[0] = Int64GetDatum(o.order_id);
+		args[1] = Int32GetDatum(c->dealer_id);
+		args[2] = Int32GetDatum(c->installer_id);
+		isnull_arg[2] = c->installer_id < 0;
+		args[3] = Int32GetDatum(o.grid_id);
+		args[4] = BoolGetDatum(!c->same_grid);
+		args[5] = Float8GetDatum(c->distance_m);
+		args[6] = Float8GetDatum(c->score);
+		args[7] = CStringGetTextDatum(detail.data);
+		args[8] = DateADTGetDatum(o.today + 1 + c->day_index);
+		isnull_arg[8] = c->installer_id < 0;
+		args[9] = Int32GetDatum(o.qty);
+		args[10] = Int32GetDatum(c->region_id);
+		for (int i = 0; i < 11; i++)
+			nulls[i] = isnull_arg[i] ? 'n' : ' ';
+		rc = SPI_execute_plan(plans.insert_assignment, args, nulls, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "writing the assignment failed: %s", SPI_result_code_string(rc));
+
+		args[1] = Int32GetDatum(o.grid_id);
+		args[2] = Int32GetDatum(o.region_id);
+		args[3] = DateADTGetDatum(promised);
+		rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
+		AddEvent(&o, "assigned", "assigned", detail.data);
+		result = c->dealer_id;
+		*assigned = true;
+	}
+	else if (saw_busy)
+	{
+		/* o2o_assign_pending: some candidate was busy; leave it pending */
+	}
+	else
+	{
+		char	   *why = UnassignableReason(&o, cands, ncands);
+		Datum		args[4];
+		char		nulls[4] = {' ', ' ', ' ', ' '};
+		StringInfoData detail;
+		int			rc;
+
+		args[0] = Int64GetDatum(o.order_id);
+		args[1] = Int32GetDatum(o.grid_id);
+		args[2] = Int32GetDatum(o.region_id);
+		args[3] = CStringGetTextDatum(why);
+		if (o.grid_id < 0)
+			nulls[1] = nulls[2] = 'n';
+		rc = SPI_execute_plan(plans.unassignable, args, nulls, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
+		initStringInfo(&detail);
+		appendStringInfo(&detail, "{\"policy\": \"%s\", \"considered\": %d, \"reason\": \"%s\"}",
+						 CrossGridName(), ncands, why);
+		AddEvent(&o, "unassignable", "unassignable", detail.data);
+	}
+	SPI_finish();
+	return result;
+}
+
+/* o2o_assign(order_id bigint) returns int: the dealer, or NULL */
+Datum
+o2o_assign(PG_FUNCTION_ARGS)
+{
+	bool		assigned;
+	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &assigned);
+
+	if (!assigned)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(dealer);
+}
+
+/*
+ * o2o_candidates(order_id bigint, k int) returns table: the k best eligible
+ * dealers with the parts of their scores, then every dealer that was
+ * considered and filtered out, with why.  Reads only.
+ */
+Datum
+o2o_candidates(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		order_id = PG_GETARG_INT64(0);
+	int32		k = PG_GETARG_INT32(1);
+	Order		o;
+	Cand	   *cands;
+	int			ncands,
+				rank = 0;
+	MemoryContext callcxt = CurrentMemoryContext;
+
+	if (k < 1 || k > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("o2o_candidates: k must be between 1 and 1000"),
+				 errdetail("k is %d.", k)));
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PreparePlans();
+	LoadOrder(&o, order_id, false);
+	cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER);
+	for (int i = 0; i < ncands; i++)
+	{
+		Cand	   *c = &cands[i];
+		Datum		values[16];
+		bool		nulls[16] = {0};
+		MemoryContext old;
+
+		if (c->reason == NULL && ++rank > k)
+			continue;
+		values[0] = Int32GetDatum(rank);
+		nulls[0] = c->reason != NULL;
+		values[1] = Int32GetDatum(c->dealer_id);
+		values[2] = Int32GetDatum(c->grid_id);
+		values[3] = BoolGetDatum(c->same_grid);
+		values[4] = Float8GetDatum(c->distance_m);
+		values[5] = Int32GetDatum(Max(c->available, 0));
+		values[6] = Int32GetDatum(c->installer_id);
+		nulls[6] = c->installer_id < 0;
+		values[7] = DateADTGetDatum(o.today + 1 + c->day_index);
+		nulls[7] = c->installer_id < 0;
+		values[8] = Float8GetDatum(c->load);
+		values[9] = Float8GetDatum(c->score);
+		values[10] = Float8GetDatum(c->s_distance);
+		values[11] = Float8GetDatum(c->s_stock);
+		values[12] = Float8GetDatum(c->s_load);
+		values[13] = Float8GetDatum(c->penalty);
+		for (int j = 8; j <= 13; j++)
+			nulls[j] = c->reason != NULL;
+		values[14] = BoolGetDatum(c->reason == NULL);
+		values[15] = c->reason ? CStringGetTextDatum(c->reason) : (Datum) 0;
+		nulls[15] = c->reason == NULL;
+		old = MemoryContextSwitchTo(callcxt);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * o2o_assign_pending(max int) returns int: assign up to max pending orders,
+ * oldest first, skipping orders that other sessions hold; returns how many
+ * were assigned.  Orders nobody can serve become unassignable; orders whose
+ * candidates were busy stay pending.
+ */
+Datum
+o2o_assign_pending(PG_FUNCTION_ARGS)
+{
+	int32		max = PG_GETARG_INT32(0);
+	int64	   *ids;
+	int64		nids;
+	volatile int32 assigned_count = 0;
+	Datum		arg[1];
+	Oid			t[1] = {INT4OID};
+	int			rc;
+
+	if (max < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("o2o_assign_pending: max must be 0 or more"),
+				 errdetail("max is %d.", max)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	arg[0] = Int32GetDatum(max);
+	rc = SPI_execute_with_args("SELECT order_id FROM o2o.orders WHERE status = 'pending' "
+							   "ORDER BY order_id LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED",
+							   1, t, arg, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading pending orders failed: %s", SPI_result_code_string(rc));
+	nids = SPI_processed;
+	ids = MemoryContextAlloc(TopTransactionContext, Max(nids, 1) * sizeof(int64));
+	for (int64 i = 0; i < nids; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+
+	assign_nowait = true;
+	PG_TRY();
+	{
+		for (int64 i = 0; i < nids; i++)
+		{
+			bool		assigned;
+
+			CHECK_FOR_INTERRUPTS();
+			(void) O2oAssign(ids[i], &assigned);
+			if (assigned)
+				assigned_count++;
+		}
+	}
+	PG_FINALLY();
+	{
+		assign_nowait = false;
+	}
+	PG_END_TRY();
+	pfree(ids);
+	PG_RETURN_INT32(assigned_count);
+}
