@@ -118,6 +118,8 @@ typedef struct Plans
 	SPIPlanPtr	grid;
 	SPIPlanPtr	dealers_in_grid;
 	SPIPlanPtr	dealers_near;
+	SPIPlanPtr	fast_in_grid;
+	SPIPlanPtr	fast_near;
 	SPIPlanPtr	declined;
 	SPIPlanPtr	installers;
 	SPIPlanPtr	reserve;
@@ -168,6 +170,8 @@ PreparePlans(void)
 	Oid			t_int8[1] = {INT8OID};
 	Oid			t_int4[1] = {INT4OID};
 	Oid			t_near[6] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID};
+	Oid			t_fast[8] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, INT4OID, INT4OID};
+	Oid			t_fast3[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_inst[4] = {INT4ARRAYOID, DATEOID, DATEOID, TEXTOID};
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
@@ -197,31 +201,52 @@ PreparePlans(void)
 	plans.active = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'active'",
 						   1, t_int8);
 	plans.grid = Prepare("SELECT region_id, climate FROM o2o.grid WHERE grid_id = $1", 1, t_int4);
-	plans.dealers_in_grid = Prepare(
-									"SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
-									"       d.service_radius_m, coalesce(s.on_hand - s.reserved, -1) "
-									"  FROM o2o.dealer d "
-									"  LEFT JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = $2 "
+	/*
+	 * Dealers are read with lateral probes of the stock and booking primary
+	 * keys (OFFSET 0 keeps them lateral), so that the generic plans stay
+	 * index lookups however the tables grow.
+	 */
+#define DEALER_COLS \
+	"SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, d.service_radius_m, " \
+	"       coalesce(s.avail, -1) FROM o2o.dealer d "
+#define STOCK_PROBE(sku) \
+	"LEFT JOIN LATERAL (SELECT st.on_hand - st.reserved AS avail FROM o2o.stock st " \
+	"                    WHERE st.dealer_id = d.dealer_id AND st.sku = " sku " OFFSET 0) s ON true "
+	/* explaining: every dealer of the grid / around the point */
+	plans.dealers_in_grid = Prepare(DEALER_COLS STOCK_PROBE("$2")
 									" WHERE d.grid_id = $1 ORDER BY d.dealer_id", 2, t_ingrid);
-	appendStringInfo(&q,
-					 "SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
-					 "       d.service_radius_m, coalesce(s.on_hand - s.reserved, -1) "
-					 "  FROM o2o.dealer d "
-					 "  LEFT JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = $6 "
+	appendStringInfo(&q, DEALER_COLS STOCK_PROBE("$6")
 					 " WHERE d.location OPERATOR(%s.&&) %s.ST_MakeEnvelope($1, $2, $3, $4, 4326) "
 					 "   AND d.grid_id IS DISTINCT FROM $5 ORDER BY d.dealer_id",
 					 gis, gis);
 	plans.dealers_near = Prepare(q.data, 6, t_near);
+	/* assigning: the grid's active dealers with enough stock, through stock (sku, grid_id) */
+	plans.fast_in_grid = Prepare(
+								 "SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
+								 "       d.service_radius_m, s.on_hand - s.reserved "
+								 "  FROM o2o.stock s JOIN o2o.dealer d ON d.dealer_id = s.dealer_id "
+								 " WHERE s.sku = $2 AND s.grid_id = $1 AND s.on_hand - s.reserved >= $3 "
+								 "   AND d.active", 3, t_fast3);
+	/* and the nearest ones of other grids, at most $8 */
+	resetStringInfo(&q);
+	appendStringInfo(&q, DEALER_COLS STOCK_PROBE("$6")
+					 " WHERE d.location OPERATOR(%s.&&) %s.ST_MakeEnvelope($1, $2, $3, $4, 4326) "
+					 "   AND d.grid_id IS DISTINCT FROM $5 AND d.active AND s.avail >= $7 "
+					 " ORDER BY d.location OPERATOR(%s.<->) %s.ST_SetSRID(%s.ST_MakePoint(($1 + $3) / 2, ($2 + $4) / 2), 4326), "
+					 "          d.dealer_id LIMIT $8",
+					 gis, gis, gis, gis, gis);
+	plans.fast_near = Prepare(q.data, 8, t_fast);
 	plans.declined = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'declined'",
 							 1, t_int8);
 	plans.installers = Prepare(
 							   "SELECT i.dealer_id, i.installer_id, i.daily_capacity, $4 = ANY (i.skills), "
 							   "       b.day, b.booked "
 							   "  FROM o2o.installer i "
-							   "  LEFT JOIN o2o.installer_day b ON b.installer_id = i.installer_id "
-							   "       AND b.day >= $2 AND b.day < $3 "
+							   "  LEFT JOIN LATERAL (SELECT day, booked FROM o2o.installer_day bd "
+							   "                      WHERE bd.installer_id = i.installer_id "
+							   "                        AND bd.day >= $2 AND bd.day < $3 OFFSET 0) b ON true "
 							   " WHERE i.dealer_id = ANY ($1) AND i.active "
-							   " ORDER BY i.dealer_id, i.installer_id", 4, t_inst);
+							   " ORDER BY i.dealer_id, i.installer_id, b.day", 4, t_inst);
 	plans.reserve = Prepare(
 							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
@@ -563,6 +588,18 @@ Score(const Order *o, Cand *c)
 	c->score = c->s_distance + c->s_stock + c->s_load - c->penalty;
 }
 
+/* nearest first, then lowest dealer_id */
+static int
+CandDistCmp(const void *a, const void *b)
+{
+	const Cand *x = a,
+			   *y = b;
+
+	if (x->distance_m != y->distance_m)
+		return x->distance_m < y->distance_m ? -1 : 1;
+	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
+}
+
 /* the ranking: eligible first; in-grid first under "fallback"; score; distance; id */
 static int
 CandCmp(const void *a, const void *b)
@@ -593,7 +630,7 @@ StartDay(const Order *o, const Cand *c)
  * (setting reason), loads installers, scores and sorts.
  */
 static Cand *
-Rank(Order *o, int *ncands_out, bool include_other_grids)
+Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 {
 	Cand	   *cands = NULL;
 	int			ncands = 0,
@@ -602,7 +639,7 @@ Rank(Order *o, int *ncands_out, bool include_other_grids)
 	int32	   *declined = NULL;
 	int			ndeclined = 0;
 	int			rc;
-	Datum		args[6];
+	Datum		args[8];
 
 	/* dealers declined before never see this order again */
 	args[0] = Int64GetDatum(o->order_id);
@@ -618,16 +655,6 @@ Rank(Order *o, int *ncands_out, bool include_other_grids)
 			declined[ndeclined++] = DatumGetInt32(Col(r, 1, &isnull));
 	}
 
-	if (o->grid_id >= 0)
-	{
-		args[0] = Int32GetDatum(o->grid_id);
-		args[1] = CStringGetTextDatum(o->sku);
-		rc = SPI_execute_plan(plans.dealers_in_grid, args, NULL, true, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading the grid's dealers failed");
-		AddDealers(o, &cands, &ncands, &cap, true);
-	}
-	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
 	{
 		double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
 					dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
@@ -638,8 +665,38 @@ Rank(Order *o, int *ncands_out, bool include_other_grids)
 		args[3] = Float8GetDatum(o->lat + dlat);
 		args[4] = Int32GetDatum(o->grid_id);
 		args[5] = CStringGetTextDatum(o->sku);
-		rc = SPI_execute_plan(plans.dealers_near, args,
-							  o->grid_id >= 0 ? NULL : "    n ", true, 0);
+		args[6] = Int32GetDatum(o->qty);
+		args[7] = Int32GetDatum(o2o_max_candidates);
+	}
+	if (o->grid_id >= 0)
+	{
+		if (explain)
+		{
+			Datum		a2[2] = {args[4], args[5]};
+
+			rc = SPI_execute_plan(plans.dealers_in_grid, a2, NULL, true, 0);
+		}
+		else
+		{
+			Datum		a3[3] = {args[4], args[5], args[6]};
+
+			rc = SPI_execute_plan(plans.fast_in_grid, a3, NULL, true, 0);
+		}
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading the grid's dealers failed");
+		AddDealers(o, &cands, &ncands, &cap, true);
+		if (!explain && ncands > o2o_max_candidates)
+		{
+			/* the nearest max_candidates of them */
+			qsort(cands, ncands, sizeof(Cand), CandDistCmp);
+			ncands = o2o_max_candidates;
+		}
+	}
+	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	{
+		const char *nulls = o->grid_id >= 0 ? NULL : "    n   ";
+
+		rc = SPI_execute_plan(explain ? plans.dealers_near : plans.fast_near, args, nulls, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "reading nearby dealers failed");
 		AddDealers(o, &cands, &ncands, &cap, false);
@@ -940,12 +997,12 @@ O2oAssign(int64 order_id, bool *assigned)
 				 errdetail("Only pending or unassignable orders can be assigned.")));
 
 	/* in-grid dealers first; other grids when the policy lets them compete */
-	cands = Rank(&o, &ncands, o2o_cross_grid == O2O_CROSS_FREE);
+	cands = Rank(&o, &ncands, o2o_cross_grid == O2O_CROSS_FREE, false);
 	win = o.grid_id >= 0 ? Choose(&o, cands, ncands) : -1;
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
 	{
 		/* nobody of the grid could: rank again with the neighbours */
-		cands = Rank(&o, &ncands, true);
+		cands = Rank(&o, &ncands, true, false);
 		win = Choose(&o, cands, ncands);
 	}
 
@@ -1012,11 +1069,18 @@ O2oAssign(int64 order_id, bool *assigned)
 	}
 	else
 	{
-		char	   *why = UnassignableReason(&o, cands, ncands);
+		char	   *why;
 		Datum		args[4];
 		char		nulls[4] = {' ', ' ', ' ', ' '};
 		StringInfoData detail;
 		int			rc;
+
+		/* the fast path reads only dealers that could serve: explain in full */
+		cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER, true);
+		for (int i = 0; i < ncands; i++)
+			if (cands[i].reason == NULL)
+				cands[i].reason = "reserved meanwhile";
+		why = UnassignableReason(&o, cands, ncands);
 
 		args[0] = Int64GetDatum(o.order_id);
 		args[1] = Int32GetDatum(o.grid_id);
@@ -1075,7 +1139,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
 	LoadOrder(&o, order_id, false);
-	cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER);
+	cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER, true);
 	for (int i = 0; i < ncands; i++)
 	{
 		Cand	   *c = &cands[i];

@@ -19,6 +19,7 @@ int			o2o_cross_grid = O2O_CROSS_FALLBACK;
 double		o2o_cross_grid_penalty = 0.25;
 int			o2o_promise_horizon_days = 14;
 int			o2o_travel_days = 1;
+int			o2o_max_candidates = 30;
 
 static const struct config_enum_entry cross_grid_options[] = {
 	{"never", O2O_CROSS_NEVER, false},
@@ -69,6 +70,11 @@ O2oGucInit(void)
 							"How many days ahead an installer slot is looked for.",
 							NULL,
 							&o2o_promise_horizon_days, 14, 1, 365,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("o2o_route.max_candidates",
+							"How many dealers, nearest first, o2o_assign scores in each round.",
+							"Only active dealers with enough stock count; the round of the order's grid and the round of other grids each take at most this many.",
+							&o2o_max_candidates, 30, 1, 10000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("o2o_route.travel_days",
 							"Days added to the promised date when a dealer of another grid serves.",

@@ -21,6 +21,7 @@ extern int	o2o_cross_grid;
 extern double o2o_cross_grid_penalty;
 extern int	o2o_promise_horizon_days;
 extern int	o2o_travel_days;
+extern int	o2o_max_candidates;
 
 extern void O2oGucInit(void);
 

@@ -32,27 +32,39 @@ trap 'bash "$ROOT/test/cluster.sh" stop' EXIT
 bash test/cluster.sh start || die "the test cluster did not start"
 cluster_env
 
-say "pg_regress and isolation tests (make installcheck)"
-rm -f regression.diffs output_iso/regression.diffs
-make -s installcheck >"$TMP/installcheck.log" 2>&1
-rc=$?
-cat "$TMP/installcheck.log"
-while read -r name; do record "regress/$name" 0; done \
-	< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. ok.*/\2/p' "$TMP/installcheck.log")
-while read -r name; do record "regress/$name" 1; done \
-	< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. FAILED.*/\2/p' "$TMP/installcheck.log")
-if [ $rc != 0 ]; then
-	grep -q '\.\.\. FAILED' "$TMP/installcheck.log" || record "make installcheck" $rc
-	for d in regression.diffs output_iso/regression.diffs; do
-		[ -f "$d" ] && { echo "---- $d"; cat "$d"; }
-	done
-fi
+# pg_regress and the isolation tests run as two steps, so that a failure in
+# one does not keep the other from running
+for suite in regress isolation; do
+	say "$suite tests (make installcheck)"
+	if [ $suite = regress ]; then
+		args=(ISOLATION=)
+		diffs=regression.diffs
+	else
+		args=(REGRESS=)
+		diffs=output_iso/regression.diffs
+	fi
+	rm -f "$diffs"
+	make -s installcheck "${args[@]}" >"$TMP/$suite.log" 2>&1
+	rc=$?
+	cat "$TMP/$suite.log"
+	while read -r name; do record "$suite/$name" 0; done \
+		< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. ok.*/\2/p' "$TMP/$suite.log")
+	while read -r name; do record "$suite/$name" 1; done \
+		< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. FAILED.*/\2/p' "$TMP/$suite.log")
+	if [ $rc != 0 ]; then
+		grep -q '\.\.\. FAILED' "$TMP/$suite.log" || record "$suite (make installcheck)" $rc
+		[ -f "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
+	fi
+done
 
 say "upgrade path"
 bash test/upgrade.sh; record "upgrade path" $?
 
 say "pg_dump / pg_restore round trip"
 bash test/dump_restore.sh; record "dump and restore" $?
+
+say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
+bash test/stress.sh; record "stress run and invariants" $?
 
 bash test/cluster.sh stop
 trap - EXIT

@@ -14,7 +14,7 @@ echo "versions: $(echo $versions); upgrading $oldest -> $default"
 
 # every object of the extension, described with its full definition
 describe() {
-	psql -X -q -At -d "$1" <<'SQL'
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
 SELECT 'extension ' || extname || ' ' || extversion FROM pg_extension WHERE extname = 'o2o_route';
 WITH m AS (
 	SELECT classid, objid FROM pg_depend
@@ -22,7 +22,15 @@ WITH m AS (
 	   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'o2o_route'))
 SELECT pg_describe_object(classid, objid, 0) ||
 	   coalesce(' :: ' || CASE classid
-		   WHEN 'pg_proc'::regclass THEN pg_get_functiondef(objid) || ' ' || coalesce(obj_description(objid, 'pg_proc'), '')
+		   WHEN 'pg_proc'::regclass THEN
+			   CASE WHEN (SELECT prokind FROM pg_proc WHERE oid = objid) = 'a'
+					THEN (SELECT format('aggregate %s sfunc %s stype %s final %s combine %s serial %s deserial %s',
+										pg_get_function_identity_arguments(objid), aggtransfn::regproc,
+										format_type(aggtranstype, NULL), aggfinalfn::regproc, aggcombinefn::regproc,
+										aggserialfn::regproc, aggdeserialfn::regproc)
+							FROM pg_aggregate WHERE aggfnoid = objid)
+					ELSE pg_get_functiondef(objid) END
+			   || ' ' || coalesce(obj_description(objid, 'pg_proc'), '')
 		   WHEN 'pg_class'::regclass THEN coalesce(obj_description(objid, 'pg_class'), '') || ' ' ||
 			   (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END
 								  || coalesce(' default ' || pg_get_expr(adbin, adrelid), ''), ', ' ORDER BY attnum)
@@ -53,6 +61,10 @@ mkdir -p "$TMP"
 describe o2o_upgrade >"$TMP/upgrade.upgraded.txt"
 describe o2o_fresh >"$TMP/upgrade.fresh.txt"
 psql -X -q -d o2o_upgrade -Atc "SELECT o2o_route_version()" >/dev/null
+if [ "$(wc -l <"$TMP/upgrade.fresh.txt")" -lt 100 ]; then
+	echo "describing the extension's objects failed: only $(wc -l <"$TMP/upgrade.fresh.txt") lines" >&2
+	exit 1
+fi
 if ! diff -u "$TMP/upgrade.fresh.txt" "$TMP/upgrade.upgraded.txt"; then
 	echo "upgrade $oldest -> $default differs from a fresh install of $default" >&2
 	exit 1
