@@ -136,7 +136,7 @@ static Plans plans;
  * In o2o_assign_pending one transaction assigns many orders and so holds
  * many row locks; it must never wait for a lock while holding others, or
  * two such calls could deadlock.  There each reservation attempt waits at
- * most a moment (lock_timeout) and a candidate that stays locked counts as
+ * most 20 ms (lock_timeout) and a candidate that stays locked counts as
  * busy: the order stays pending for a later round.
  */
 static bool assign_nowait = false;
@@ -856,7 +856,7 @@ TryReserve(const Order *o, Cand *c)
 		int			rc;
 
 		if (assign_nowait)
-			(void) set_config_option("lock_timeout", "100", PGC_USERSET, PGC_S_SESSION,
+			(void) set_config_option("lock_timeout", "20", PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_LOCAL, true, 0, false);
 
 		args[0] = Int32GetDatum(c->dealer_id);

@@ -96,3 +96,71 @@ awk -v build_ms="$build_ms" -v ib="$index_bytes" -v vb="$vertex_bytes" -v grids=
 		printf "%-44s %d of %d (%.3f%%)\n", "agreement with ST_Covers, lowest grid_id", agree, total, 100 * agree / total
 		printf "%-44s %12.2f ms per SKU\n", "o2o_stock_rollup(sku)", 1000 * rollup / skus
 	}' "$TMP/bench_grid.txt"
+
+say "assignment throughput: pgbench, 20 s per run, synchronous_commit = off, a fresh copy of the world each run"
+# the world as generated, kept as a template; every run starts from a fresh copy
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_run"
+psql -X -q -d $DB -v ON_ERROR_STOP=1 <<SQL >/dev/null
+\i test/baseline_assign.sql
+CREATE SEQUENCE IF NOT EXISTS bench_order_seq;
+SQL
+BENCH_SECS=${BENCH_SECS:-20}
+cat >"$TMP/bench_o2o.pgbench" <<'PGB'
+SELECT o2o_assign(nextval('bench_order_seq'));
+PGB
+cat >"$TMP/bench_baseline.pgbench" <<'PGB'
+SELECT baseline.assign(nextval('bench_order_seq'));
+PGB
+: >"$TMP/bench_assign.txt"
+run_assign() {	# run_assign NAME SCRIPT CLIENTS
+	local name=$1 script=$2 clients=$3
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_run" -c "CREATE DATABASE o2o_bench_run TEMPLATE $DB"
+	rm -f "$TMP"/pgbench_log.*
+	(cd "$TMP" && PGOPTIONS="$PGOPTIONS -c synchronous_commit=off" "$PGBIN/pgbench" -n -c "$clients" -j "$clients" \
+		-T "$BENCH_SECS" -l --log-prefix=pgbench_log -f "$script" o2o_bench_run >"$TMP/pgbench_$name.out" 2>&1) || true
+	local tps p50 p99 filled total
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$TMP/pgbench_$name.out")
+	read -r p50 p99 < <(cat "$TMP"/pgbench_log.* | awk '{print $3}' | sort -n \
+		| awk '{a[NR] = $1} END {printf "%.2f %.2f\n", a[int(NR * 0.5) + 1] / 1000, a[int(NR * 0.99) + 1] / 1000}')
+	read -r total filled < <(psql -X -q -At -F ' ' -d o2o_bench_run -c \
+		"SELECT count(*), count(*) FILTER (WHERE status = 'assigned') FROM o2o.orders WHERE order_id <= 3000")
+	echo "$name $clients ${tps:-0} $p50 $p99 $filled $total" >>"$TMP/bench_assign.txt"
+	echo "  $name, $clients client(s): ${tps:-?} tps, p50 $p50 ms, p99 $p99 ms"
+}
+psql -X -q -d $DB -c "SELECT setval('bench_order_seq', 1, false)" >/dev/null
+run_assign o2o "$TMP/bench_o2o.pgbench" 1
+run_assign baseline "$TMP/bench_baseline.pgbench" 1
+run_assign o2o "$TMP/bench_o2o.pgbench" 4
+run_assign baseline "$TMP/bench_baseline.pgbench" 4
+
+# pgbench's built-in TPC-B-like transaction on the same cluster
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_tpcb" -c "CREATE DATABASE o2o_bench_tpcb"
+"$PGBIN/pgbench" -q -i -s 10 o2o_bench_tpcb >/dev/null 2>&1
+for clients in 1 4; do
+	rm -f "$TMP"/pgbench_log.*
+	(cd "$TMP" && PGOPTIONS="$PGOPTIONS -c synchronous_commit=off" "$PGBIN/pgbench" -n -c $clients -j $clients \
+		-T "$BENCH_SECS" -l --log-prefix=pgbench_log o2o_bench_tpcb >"$TMP/pgbench_tpcb.out" 2>&1) || true
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$TMP/pgbench_tpcb.out")
+	read -r p50 p99 < <(cat "$TMP"/pgbench_log.* | awk '{print $3}' | sort -n \
+		| awk '{a[NR] = $1} END {printf "%.2f %.2f\n", a[int(NR * 0.5) + 1] / 1000, a[int(NR * 0.99) + 1] / 1000}')
+	echo "tpcb $clients ${tps:-0} $p50 $p99 0 0" >>"$TMP/bench_assign.txt"
+	echo "  tpcb, $clients client(s): ${tps:-?} tps, p50 $p50 ms, p99 $p99 ms"
+done
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_run" -c "DROP DATABASE IF EXISTS o2o_bench_tpcb"
+
+echo
+awk '
+	{ tps[$1 "/" $2] = $3; p50[$1 "/" $2] = $4; p99[$1 "/" $2] = $5; fill[$1 "/" $2] = $6; tot[$1 "/" $2] = $7 }
+	END {
+		printf "%-40s %10s %9s %9s\n", "", "tps", "p50 ms", "p99 ms"
+		n = split("o2o/1 baseline/1 tpcb/1 o2o/4 baseline/4 tpcb/4", keys, " ")
+		for (i = 1; i <= n; i++)
+			printf "%-40s %10.0f %9.2f %9.2f\n", keys[i], tps[keys[i]], p50[keys[i]], p99[keys[i]]
+		printf "%-40s %9.1fx  (target >= 3x)\n", "o2o_assign / PL/pgSQL baseline, 4 clients", tps["o2o/4"] / tps["baseline/4"]
+		printf "%-40s %9.1fx\n", "o2o_assign / PL/pgSQL baseline, 1 client", tps["o2o/1"] / tps["baseline/1"]
+		printf "%-40s %9.2fx  (target >= 0.7x)\n", "o2o_assign / TPC-B-like, 4 clients", tps["o2o/4"] / tps["tpcb/4"]
+		printf "%-40s %9.2fx\n", "o2o_assign / TPC-B-like, 1 client", tps["o2o/1"] / tps["tpcb/1"]
+		printf "%-40s %.1f%% vs %.1f%% (orders 1..%d, 1 client)\n", "fill rate o2o_assign vs baseline",
+			100 * fill["o2o/1"] / tot["o2o/1"], 100 * fill["baseline/1"] / tot["baseline/1"], tot["o2o/1"]
+	}' "$TMP/bench_assign.txt"
+

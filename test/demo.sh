@@ -105,6 +105,64 @@ SELECT level, province, city, dealers, units_available FROM o2o_stock_rollup('AC
  WHERE level <> 'county' LIMIT 8;
 SQL
 
+say "routing every order: o2o_assign_pending in batches of 2,000 (about 1 ms an order)"
+t0=$(date +%s)
+n=1
+while [ "$n" != 0 ]; do
+	n=$(psql -X -q -At -d $DB -c "SELECT o2o_assign_pending(2000)")
+done
+echo "routed in $(( $(date +%s) - t0 )) s"
+
+psql -X -d $DB -v ON_ERROR_STOP=1 <<'SQL'
+\pset footer off
+\echo 'fill rate, in-grid share, distances'
+SELECT count(*) AS orders,
+	   count(*) FILTER (WHERE status = 'assigned') AS assigned,
+	   count(*) FILTER (WHERE status = 'unassignable') AS unassignable,
+	   round(100.0 * count(*) FILTER (WHERE status = 'assigned') / count(*), 1) AS "fill rate %",
+	   (SELECT round(100.0 * count(*) FILTER (WHERE NOT cross_grid) / count(*), 1)
+		  FROM o2o.assignment WHERE state = 'active') AS "served in-grid %",
+	   (SELECT round(avg(distance_m)::numeric / 1000, 1) FROM o2o.assignment WHERE state = 'active') AS "mean km",
+	   (SELECT round((percentile_cont(0.95) WITHIN GROUP (ORDER BY distance_m))::numeric / 1000, 1)
+		  FROM o2o.assignment WHERE state = 'active') AS "p95 km"
+  FROM o2o.orders;
+\echo 'why orders could not be served'
+SELECT CASE WHEN status_reason LIKE 'no dealer can serve%' THEN 'no dealer can serve (stock, radius, slots)'
+			ELSE status_reason END AS reason, count(*)
+  FROM o2o.orders WHERE status = 'unassignable' GROUP BY 1 ORDER BY 2 DESC;
+\echo 'installer load fairness (Jain''s index over booked share of capacity, o2o_fairness)'
+SELECT round(o2o_fairness(coalesce(b.booked, 0)::float8 / (i.daily_capacity * 15))::numeric, 3) AS "all active installers",
+	   round(o2o_fairness(b.booked::float8 / (i.daily_capacity * 15)) FILTER (WHERE b.booked > 0)::numeric, 3) AS "installers with jobs",
+	   count(*) FILTER (WHERE b.booked > 0) AS "installers with jobs (n)"
+  FROM o2o.installer i
+  LEFT JOIN (SELECT installer_id, sum(booked) AS booked FROM o2o.installer_day GROUP BY 1) b USING (installer_id)
+ WHERE i.active;
+\echo 'promised dates (days after today)'
+SELECT promised_date - current_date AS "in days", count(*) AS orders,
+	   repeat('#', (60 * count(*) / max(count(*)) OVER ())::int) AS bar
+  FROM o2o.orders WHERE status = 'assigned' GROUP BY 1 ORDER BY 1;
+\echo 'the best dealer per grid by stock on hand (o2o_best) for one popular model, first grids'
+SELECT d.grid_id, o2o_best(d.dealer_id, s.on_hand - s.reserved) AS best_dealer,
+	   o2o_topk(d.dealer_id, s.on_hand - s.reserved, 3) AS top3
+  FROM o2o.stock s JOIN o2o.dealer d USING (dealer_id)
+ WHERE s.sku = 'FR-001' AND d.active GROUP BY d.grid_id ORDER BY d.grid_id LIMIT 5;
+
+\echo 'one order''s explanation (the first assigned air conditioner)'
+SELECT o.order_id, o.sku, a.dealer_id, a.installer_id, a.install_day, o.promised_date,
+	   jsonb_pretty(a.detail) AS detail
+  FROM o2o.orders o JOIN o2o.assignment a ON a.order_id = o.order_id AND a.state = 'active'
+ WHERE o.sku LIKE 'AC-%' ORDER BY o.order_id LIMIT 1 \gx
+
+\echo 'a dealer declines that order: it is re-routed to the next best'
+SELECT order_id AS demo_order FROM o2o.assignment
+ WHERE state = 'active' AND installer_id IS NOT NULL ORDER BY order_id LIMIT 1 \gset
+SELECT rank, dealer_id, round(distance_m) AS distance_m, available, installer_id, round(score::numeric, 3) AS score
+  FROM o2o_candidates(:demo_order, 3) WHERE eligible;
+SELECT o2o_decline(:demo_order, 'no installer free this week') AS new_dealer;
+SELECT event, status, detail->>'dealer_id' AS declined_dealer, detail->'winner'->>'dealer_id' AS new_dealer, at::time(0)
+  FROM o2o.order_event WHERE order_id = :demo_order ORDER BY event_id;
+SQL
+
 cat <<EOF
 
 The cluster is still running. Look around with:
