@@ -17,7 +17,8 @@
  *  - distances are PostGIS geography distances (spheroid) instead of the C
  *    code's haversine on a sphere: a few metres apart at these ranges;
  *  - dealers of other grids are those within max_distance_m (ST_DWithin on
- *    geography) rather than those in a lon/lat box of that size;
+ *    geography) rather than those in a lon/lat box of that size, so the
+ *    counts in an unassignable order's reason leave out the box's corners;
  *  - a lost race for a stock unit or slot moves on to the next candidate
  *    and gives a reserved unit back with an UPDATE (no subtransaction); the
  *    C code also tries the installer's later days and the dealer's other

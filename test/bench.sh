@@ -18,6 +18,7 @@ have=$(psql -X -q -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 
 if [ "$have" = 1 ]; then
 	have=$(psql -X -q -At -d $DB -c "SELECT 1 FROM o2o_gen.country WHERE seed = 42
 		AND (SELECT count(*) FROM o2o.orders) = 200000 AND (SELECT count(*) FROM o2o.grid) >= 1800
+		AND NOT EXISTS (SELECT 1 FROM o2o.assignment)
 		AND (SELECT extversion FROM pg_extension WHERE extname = 'o2o_route') = o2o_route_version()" 2>/dev/null || true)
 fi
 if [ "$have" != 1 ]; then
