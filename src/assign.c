@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/guc.h"
+#include "utils/plancache.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -143,15 +144,26 @@ static bool assign_nowait = false;
 static bool saw_busy = false;
 static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
 
+/*
+ * Prepare a statement for the life of the backend, with its generic plan
+ * made now.  PreparePlans() calls this with enable_seqscan off: the tables
+ * these statements probe by key (assignments, events, bookings) often start
+ * empty, and a plan chosen for an empty table would scan the whole table on
+ * every call once it has grown.  An ANALYZE later re-plans them normally.
+ */
 static SPIPlanPtr
 Prepare(const char *sql, int nargs, Oid *types)
 {
-	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+	SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+	CachedPlan *cp;
 
 	if (p == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(p) != 0)
 		elog(ERROR, "SPI_keepplan failed");
+	cp = SPI_plan_get_cached_plan(p);
+	if (cp != NULL)
+		ReleaseCachedPlan(cp, CurrentResourceOwner);
 	return p;
 }
 
@@ -167,6 +179,7 @@ PreparePlans(void)
 	Oid			postgis = O2oExtensionSchema("postgis");
 	const char *gis;
 	StringInfoData q;
+	int			guc_level;
 	Oid			t_int8[1] = {INT8OID};
 	Oid			t_int4[1] = {INT4OID};
 	Oid			t_near[6] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID};
@@ -190,6 +203,9 @@ PreparePlans(void)
 		return;
 	gis = quote_identifier(get_namespace_name(postgis));
 	initStringInfo(&q);
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 
 #define ORDER_QUERY \
 	"SELECT o.sku, o.qty, o.status, o.location, o.grid_id, o.region_id, " \
@@ -271,6 +287,7 @@ PreparePlans(void)
 	plans.event = Prepare(
 						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
 						  "VALUES ($1, $2, $3, $4::jsonb)", 4, t_event);
+	AtEOXact_GUC(true, guc_level);
 	pfree(q.data);
 	plans_for_ext = ext;
 }
@@ -362,10 +379,15 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	 * The active assignment, read after the lock with a new snapshot: a
 	 * decline that committed while we waited has replaced it.
 	 */
-	rc = SPI_execute_plan(plans.active, arg, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading the active assignment failed: %s", SPI_result_code_string(rc));
-	o->active_dealer = SPI_processed == 0 ? -1 : DatumGetInt32(Col(0, 1, &isnull));
+	o->active_dealer = -1;
+	if (strcmp(o->status, "assigned") == 0)
+	{
+		rc = SPI_execute_plan(plans.active, arg, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading the active assignment failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+			o->active_dealer = DatumGetInt32(Col(0, 1, &isnull));
+	}
 
 	/* the grid: covering, else the nearest within reach */
 	o->nearest = false;
@@ -1059,7 +1081,15 @@ O2oAssign(int64 order_id, bool *assigned)
 		rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
-		AddEvent(&o, "assigned", "assigned", detail.data);
+		{
+			/* the full explanation is in the assignment; the event says who and when */
+			char	   *ev = psprintf("{\"dealer_id\": %d, \"installer_id\": %s, \"cross_grid\": %s}",
+									  c->dealer_id,
+									  c->installer_id >= 0 ? psprintf("%d", c->installer_id) : "null",
+									  c->same_grid ? "false" : "true");
+
+			AddEvent(&o, "assigned", "assigned", ev);
+		}
 		result = c->dealer_id;
 		*assigned = true;
 	}
