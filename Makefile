@@ -4,14 +4,14 @@ EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big   = o2o_route
-OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o src/assign.o src/agg.o
+OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o src/assign.o src/agg.o src/price.o
 
 # install scripts live under sql/ but are not regression tests
 DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS      = init version model worldgen grid coverage assign agg
+REGRESS      = init version model worldgen grid coverage assign agg pricing
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
-ISOLATION    = last_unit one_active grid_invalidation assign_race lifecycle_race
+ISOLATION    = last_unit one_active grid_invalidation assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"

@@ -13,6 +13,10 @@ INSERT INTO o2o.product VALUES
  ('AC-1', 'Air conditioner', 'ac', true, NULL),
  ('AC-S', 'Dehumidifier AC', 'ac', true, '{south}'),
  ('WH-1', 'Water heater', 'water_heater', true, NULL);
+INSERT INTO o2o.national_price (sku, price, valid_from) VALUES
+ ('FR-1', 2999, '2020-01-01'), ('AC-1', 3999, '2020-01-01'), ('AC-S', 3999, '2020-01-01'), ('WH-1', 1999, '2020-01-01');
+INSERT INTO o2o.commission_rule (category, valid_from, dealer_share, installer_share, origin_share) VALUES
+ ('fridge', '2020-01-01', 0.08, 0, 0.02), ('ac', '2020-01-01', 0.06, 0.04, 0.02), ('water_heater', '2020-01-01', 0.06, 0.04, 0.02);
 -- delivery point of the orders: (109.5, 30.5) in grid 1
 INSERT INTO o2o.dealer (dealer_id, name, kind, location, service_radius_m, active) VALUES
  (10, 'Near', 'retailer', 'SRID=4326;POINT(109.55 30.5)', 30000, true),	-- ~4.8 km
@@ -197,4 +201,4 @@ SELECT count(*) AS two_active FROM (SELECT order_id FROM o2o.assignment WHERE st
 									 GROUP BY 1 HAVING count(*) > 1) x;
 
 SET client_min_messages = warning;
-TRUNCATE o2o.grid, o2o.product RESTART IDENTITY CASCADE;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;

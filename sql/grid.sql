@@ -142,4 +142,4 @@ SELECT s.grids = (SELECT count(*) FROM o2o.grid) AS all_grids,
 
 -- leave the database empty for the next test
 SET client_min_messages = warning;
-TRUNCATE o2o.grid, o2o.product RESTART IDENTITY CASCADE;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;

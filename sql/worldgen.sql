@@ -75,4 +75,4 @@ SELECT o2o_gen.build(7, n_grids => 2);
 
 -- leave the database empty for the next test
 SET client_min_messages = warning;
-TRUNCATE o2o.grid, o2o.product RESTART IDENTITY CASCADE;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;

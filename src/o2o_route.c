@@ -13,6 +13,7 @@
 #include "grid.h"
 #include "guc.h"
 #include "o2o_route.h"
+#include "price.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,4 +32,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved(O2O_EXTENSION_NAME);
 
 	O2oGridInit();
+	O2oPriceInit();
 }

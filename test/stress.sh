@@ -19,9 +19,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
 CREATE EXTENSION o2o_route CASCADE;
 \i $ROOT/test/worldgen.sql
 SELECT o2o_gen.build(21, n_grids => 40, n_dealers => 400, n_orders => 8000);
--- hot SKUs: a third of the orders are for three models that are scarce
-UPDATE o2o.orders SET sku = (ARRAY['FR-001', 'AC-001', 'WA-001'])[1 + (order_id / 3) % 3]
- WHERE order_id % 3 = 0 AND created_at IS NOT NULL;
+-- hot SKUs: the three most popular models are scarce
 UPDATE o2o.stock SET on_hand = least(on_hand, 1) WHERE sku IN ('FR-001', 'AC-001', 'WA-001');
 UPDATE o2o.installer SET daily_capacity = 1;
 SET o2o_route.promise_horizon_days = 3;

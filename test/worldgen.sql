@@ -93,6 +93,18 @@ BEGIN
 	TRUNCATE o2o.grid, o2o.dealer, o2o.product, o2o.national_price, o2o.stock,
 			 o2o.installer, o2o.orders, o2o.assignment, o2o.order_event
 		RESTART IDENTITY CASCADE;
+	-- commission rules: a table of the extension from version 0.3.0 on
+	IF to_regclass('o2o.commission_rule') IS NOT NULL THEN
+		EXECUTE 'TRUNCATE o2o.commission_rule';
+		EXECUTE $r$
+			INSERT INTO o2o.commission_rule (category, valid_from, dealer_share, installer_share, origin_share)
+			SELECT c, timestamptz '2025-01-01 00:00+08',
+				   CASE WHEN c IN ('fridge', 'washer') THEN 0.0800 ELSE 0.0600 END,
+				   CASE WHEN c IN ('fridge', 'washer') THEN 0 ELSE 0.0400 END,
+				   0.0200
+			  FROM unnest(ARRAY['fridge', 'washer', 'ac', 'water_heater', 'range_hood', 'purifier']) c
+		$r$;
+	END IF;
 
 	-- 1. the coarse outline: a star-shaped blob whose area holds n_grids cells
 	r := sqrt(n_grids * 0.8660254 * s * s / pi());
