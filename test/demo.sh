@@ -159,8 +159,25 @@ SELECT order_id AS demo_order FROM o2o.assignment
 SELECT rank, dealer_id, round(distance_m) AS distance_m, available, installer_id, round(score::numeric, 3) AS score
   FROM o2o_candidates(:demo_order, 3) WHERE eligible;
 SELECT o2o_decline(:demo_order, 'no installer free this week') AS new_dealer;
-SELECT event, status, detail->>'dealer_id' AS declined_dealer, detail->'winner'->>'dealer_id' AS new_dealer, at::time(0)
+SELECT event, status, detail->>'dealer_id' AS dealer, at::time(0)
   FROM o2o.order_event WHERE order_id = :demo_order ORDER BY event_id;
+
+\echo 'one national price: an order at another price is refused'
+SELECT sku, unit_price, o2o_national_price(sku, created_at) AS national FROM o2o.orders WHERE order_id = :demo_order;
+\set ON_ERROR_STOP off
+INSERT INTO o2o.orders (sku, location, unit_price)
+SELECT sku, location, unit_price + 100 FROM o2o.orders WHERE order_id = :demo_order;
+\set ON_ERROR_STOP on
+
+\echo 'completing 2,000 deliveries: stock consumed, settlement written (parts add up to the amount paid)'
+SELECT count(*) AS completed FROM (SELECT o2o_complete(order_id) FROM o2o.orders
+									WHERE status = 'assigned' ORDER BY order_id LIMIT 2000) x;
+SELECT party, count(*) AS rows, sum(amount) AS amount FROM o2o.settlement GROUP BY party ORDER BY party;
+SELECT sum(o.unit_price * o.qty) AS paid, (SELECT sum(amount) FROM o2o.settlement) AS settled
+  FROM o2o.orders o WHERE o.status = 'completed';
+\echo 'the five best-earning dealers this month (o2o.dealer_earnings_monthly)'
+SELECT dealer_id, as_fulfiller, as_installer, as_origin_store, total, orders
+  FROM o2o.dealer_earnings_monthly ORDER BY total DESC, dealer_id LIMIT 5;
 SQL
 
 cat <<EOF
