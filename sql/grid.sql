@@ -134,6 +134,30 @@ SELECT count(*) AS outside_orders,
 						  LIMIT 1)) AS disagree_unbounded
   FROM o2o.orders o WHERE o.grid_id IS NULL;
 
+-- under a parallel plan each worker builds its own index (under the query's
+-- snapshot) and the answers are the same
+CREATE TABLE grid_parallel_probe AS SELECT location FROM o2o.orders;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT count(o2o_grid_of(location)) FROM grid_parallel_probe;
+SELECT count(o2o_grid_of(location)) AS parallel_in_grid,
+	   sum(o2o_grid_of(location)) AS parallel_sum,
+	   count(o2o_grid_nearest(location, 5000)) AS parallel_nearest
+  FROM grid_parallel_probe \gset
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+SELECT count(o2o_grid_of(location)) = :parallel_in_grid AS same_count,
+	   sum(o2o_grid_of(location)) = :parallel_sum AS same_grids,
+	   count(o2o_grid_nearest(location, 5000)) = :parallel_nearest AS same_nearest
+  FROM grid_parallel_probe;
+DROP TABLE grid_parallel_probe;
+
 -- the index: one entry per grid, every vertex, memory within 2x the vertices
 SELECT s.grids = (SELECT count(*) FROM o2o.grid) AS all_grids,
 	   s.vertices = (SELECT sum(ST_NPoints(geom)) FROM o2o.grid) AS all_vertices,

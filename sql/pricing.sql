@@ -135,6 +135,19 @@ SELECT count(DISTINCT o.order_id) AS settled_orders,
   FROM o2o.orders o
   JOIN (SELECT order_id, sum(amount) AS total, bool_or(amount < 0) AS negative
 		  FROM o2o.settlement GROUP BY order_id) s USING (order_id);
+-- o2o_national_price under a parallel plan (each worker builds its cache)
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+SELECT count(*) FILTER (WHERE o2o_national_price(sku, created_at) = unit_price) = count(*) AS parallel_prices_agree
+  FROM o2o.orders;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
 SELECT count(*) AS settled_but_not_completed
   FROM (SELECT DISTINCT order_id FROM o2o.settlement) s JOIN o2o.orders o USING (order_id)
  WHERE o.status <> 'completed';

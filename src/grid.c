@@ -74,6 +74,18 @@ RingSink(void *arg, int npoints)
 	return GridIndexAddRing(b, grid_id, npoints);
 }
 
+/*
+ * The snapshot a cache is built under: the latest one, so that it reflects
+ * every committed change whatever the caller's isolation level -- except in
+ * a parallel operation, which may not take a new snapshot, where the
+ * query's own snapshot serves (a worker's cache dies with the query).
+ */
+static Snapshot
+BuildSnapshot(void)
+{
+	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
+}
+
 /* Read every grid polygon and build a new index in a new memory context. */
 static void
 GridBuild(void)
@@ -105,7 +117,7 @@ GridBuild(void)
 		plan = SPI_prepare("SELECT grid_id, geom::bytea FROM o2o.grid ORDER BY grid_id", 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+		rc = SPI_execute_snapshot(plan, NULL, NULL, BuildSnapshot(), InvalidSnapshot,
 								  true, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));

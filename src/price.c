@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -72,6 +74,18 @@ O2oPriceInit(void)
 	CacheRegisterRelcacheCallback(PriceRelcacheCallback, (Datum) 0);
 }
 
+/*
+ * The snapshot a cache is built under: the latest one, so that it reflects
+ * every committed change whatever the caller's isolation level -- except in
+ * a parallel operation, which may not take a new snapshot, where the
+ * query's own snapshot serves (a worker's cache dies with the query).
+ */
+static Snapshot
+BuildSnapshot(void)
+{
+	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
+}
+
 static void
 PriceBuild(void)
 {
@@ -105,7 +119,7 @@ PriceBuild(void)
 						   "ORDER BY sku, valid_from", 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
+		rc = SPI_execute_snapshot(plan, NULL, NULL, BuildSnapshot(), InvalidSnapshot, true, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "reading national prices failed: %s", SPI_result_code_string(rc));
 		for (uint64 i = 0; i < SPI_processed; i++)
