@@ -9,12 +9,12 @@
  * grids (and the caller's own uncommitted changes), whatever the caller's
  * isolation level.
  *
- * Invalidation follows the usual relcache pattern: a statement-level
- * trigger on o2o.grid calls CacheInvalidateRelcacheByRelid; every backend
- * (the writer at its next command, the others when they next process
- * invalidations) runs GridRelcacheCallback, which only bumps a counter.
- * The functions accept pending invalidations once per statement, so a
- * change committed by another session is seen by the next statement.
+ * Invalidation follows the usual relcache pattern (cache.c): a
+ * statement-level trigger on o2o.grid registers a relcache invalidation;
+ * every backend (the writer at its next command, the others when they next
+ * process invalidations) marks its index stale.  The functions accept
+ * pending invalidations once per statement, so a change committed by
+ * another session is seen by the next statement.
  */
 #include "postgres.h"
 
@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "cache.h"
 #include "geom.h"
 #include "grid.h"
 #include "gridindex.h"
@@ -47,22 +48,13 @@ PG_FUNCTION_INFO_V1(o2o_grid_changed);
 
 static MemoryContext GridContext = NULL;
 static GridIndex *Grid = NULL;
-static Oid	GridRelid = InvalidOid;
-static uint64 GridInvalCount = 0;	/* invalidations seen */
-static uint64 GridBuiltAt = 0;	/* GridInvalCount when Grid was built */
+static O2oCache GridCache;
 static double GridBuildMs = 0;
-
-static void
-GridRelcacheCallback(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == GridRelid || GridRelid == InvalidOid)
-		GridInvalCount++;
-}
 
 void
 O2oGridInit(void)
 {
-	CacheRegisterRelcacheCallback(GridRelcacheCallback, (Datum) 0);
+	O2oCacheRegister(&GridCache);
 }
 
 static double *
@@ -74,25 +66,13 @@ RingSink(void *arg, int npoints)
 	return GridIndexAddRing(b, grid_id, npoints);
 }
 
-/*
- * The snapshot a cache is built under: the latest one, so that it reflects
- * every committed change whatever the caller's isolation level -- except in
- * a parallel operation, which may not take a new snapshot, where the
- * query's own snapshot serves (a worker's cache dies with the query).
- */
-static Snapshot
-BuildSnapshot(void)
-{
-	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
-}
-
 /* Read every grid polygon and build a new index in a new memory context. */
 static void
 GridBuild(void)
 {
 	Oid			nsp = get_namespace_oid("o2o", true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid("grid", nsp) : InvalidOid;
-	uint64		inval_at_start = GridInvalCount;
+	uint64		begun = O2oCacheBuildBegin(&GridCache);
 	MemoryContext newcxt,
 				oldcxt;
 	GridIndexBuilder *b;
@@ -117,7 +97,7 @@ GridBuild(void)
 		plan = SPI_prepare("SELECT grid_id, geom::bytea FROM o2o.grid ORDER BY grid_id", 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, BuildSnapshot(), InvalidSnapshot,
+		rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot,
 								  true, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
@@ -167,9 +147,8 @@ GridBuild(void)
 		MemoryContextDelete(GridContext);
 	GridContext = newcxt;
 	Grid = idx;
-	GridRelid = relid;
 	/* an invalidation that arrived during the build leaves the index stale */
-	GridBuiltAt = inval_at_start;
+	O2oCacheBuildDone(&GridCache, relid, begun);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	GridBuildMs = INSTR_TIME_GET_MILLISEC(elapsed);
@@ -183,12 +162,7 @@ GridBuild(void)
 static GridIndex *
 GridGet(FunctionCallInfo fcinfo)
 {
-	if (fcinfo != NULL && fcinfo->flinfo->fn_extra == NULL)
-	{
-		AcceptInvalidationMessages();
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
-	}
-	if (Grid == NULL || GridBuiltAt != GridInvalCount)
+	if (O2oCacheStale(&GridCache, fcinfo))
 		GridBuild();
 	return Grid;
 }
@@ -296,12 +270,5 @@ o2o_grid_index_stats(PG_FUNCTION_ARGS)
 Datum
 o2o_grid_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("o2o_grid_changed: must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	PG_RETURN_POINTER(NULL);
+	return O2oCacheTableChanged(fcinfo, "o2o_grid_changed");
 }

@@ -4,10 +4,9 @@
  *		online order to it, and the per-backend cache of o2o.national_price.
  *
  * The cache holds every price period, grouped by SKU and sorted by
- * valid_from.  It is built with one SPI query under the latest snapshot and
- * invalidated like the grid index: a statement-level trigger on
- * o2o.national_price registers a relcache invalidation, and the callback
- * bumps a counter.  So a price change committed by any session is seen by
+ * valid_from.  It is built with one SPI query and invalidated like the grid
+ * index (cache.c): a statement-level trigger on o2o.national_price
+ * registers a relcache invalidation.  So a price change committed by any session is seen by
  * the next statement of every other, and existing orders are never touched:
  * the price of an order is fixed when it is inserted.
  */
@@ -32,6 +31,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "cache.h"
 #include "o2o_route.h"
 #include "price.h"
 
@@ -57,33 +57,12 @@ typedef struct PriceEntry
 
 static MemoryContext PriceContext = NULL;
 static HTAB *Prices = NULL;
-static Oid	PriceRelid = InvalidOid;
-static uint64 PriceInvalCount = 0;
-static uint64 PriceBuiltAt = 0;
-
-static void
-PriceRelcacheCallback(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == PriceRelid || PriceRelid == InvalidOid)
-		PriceInvalCount++;
-}
+static O2oCache PriceCache;
 
 void
 O2oPriceInit(void)
 {
-	CacheRegisterRelcacheCallback(PriceRelcacheCallback, (Datum) 0);
-}
-
-/*
- * The snapshot a cache is built under: the latest one, so that it reflects
- * every committed change whatever the caller's isolation level -- except in
- * a parallel operation, which may not take a new snapshot, where the
- * query's own snapshot serves (a worker's cache dies with the query).
- */
-static Snapshot
-BuildSnapshot(void)
-{
-	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
+	O2oCacheRegister(&PriceCache);
 }
 
 static void
@@ -91,7 +70,7 @@ PriceBuild(void)
 {
 	Oid			nsp = get_namespace_oid("o2o", true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid("national_price", nsp) : InvalidOid;
-	uint64		inval_at_start = PriceInvalCount;
+	uint64		begun = O2oCacheBuildBegin(&PriceCache);
 	MemoryContext newcxt,
 				old;
 	HASHCTL		ctl;
@@ -119,7 +98,7 @@ PriceBuild(void)
 						   "ORDER BY sku, valid_from", 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, BuildSnapshot(), InvalidSnapshot, true, false, 0);
+		rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot, true, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "reading national prices failed: %s", SPI_result_code_string(rc));
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -164,20 +143,13 @@ PriceBuild(void)
 		MemoryContextDelete(PriceContext);
 	PriceContext = newcxt;
 	Prices = htab;
-	PriceRelid = relid;
-	PriceBuiltAt = inval_at_start;
+	O2oCacheBuildDone(&PriceCache, relid, begun);
 }
 
-/* Pending invalidations are accepted once per call site and statement. */
 static HTAB *
 PriceGet(FunctionCallInfo fcinfo)
 {
-	if (fcinfo != NULL && fcinfo->flinfo->fn_extra == NULL)
-	{
-		AcceptInvalidationMessages();
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
-	}
-	if (Prices == NULL || PriceBuiltAt != PriceInvalCount)
+	if (O2oCacheStale(&PriceCache, fcinfo))
 		PriceBuild();
 	return Prices;
 }
@@ -360,19 +332,9 @@ o2o_orders_price_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newtup);
 }
 
-/*
- * Statement-level trigger: a table behind a per-backend cache changed; every
- * backend's cache of it is stale once this transaction commits.
- */
+/* Statement-level trigger: a table behind a per-backend cache changed. */
 Datum
 o2o_table_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("o2o_table_changed: must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
-	PG_RETURN_POINTER(NULL);
+	return O2oCacheTableChanged(fcinfo, "o2o_table_changed");
 }

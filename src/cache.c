@@ -1,0 +1,87 @@
+/*
+ * cache.c
+ *		The invalidation machinery shared by the per-backend table caches.
+ *
+ * The usual relcache pattern: writers of a cached table fire a
+ * statement-level trigger that registers a relcache invalidation of it;
+ * every backend's callback then only bumps the cache's counter, and the
+ * cache is rebuilt on next use.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "storage/sinval.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cache.h"
+
+#define MAX_CACHES 8
+
+static O2oCache *caches[MAX_CACHES];
+static int	ncaches = 0;
+
+static void
+CacheRelcacheCallback(Datum arg, Oid relid)
+{
+	for (int i = 0; i < ncaches; i++)
+		if (relid == InvalidOid || relid == caches[i]->relid || caches[i]->relid == InvalidOid)
+			caches[i]->inval_count++;
+}
+
+void
+O2oCacheRegister(O2oCache *cache)
+{
+	if (ncaches == MAX_CACHES)
+		elog(ERROR, "too many o2o_route caches");
+	if (ncaches == 0)
+		CacheRegisterRelcacheCallback(CacheRelcacheCallback, (Datum) 0);
+	caches[ncaches++] = cache;
+}
+
+bool
+O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo)
+{
+	if (fcinfo != NULL && fcinfo->flinfo->fn_extra == NULL)
+	{
+		AcceptInvalidationMessages();
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+	}
+	return !cache->built || cache->built_at != cache->inval_count;
+}
+
+uint64
+O2oCacheBuildBegin(O2oCache *cache)
+{
+	return cache->inval_count;
+}
+
+void
+O2oCacheBuildDone(O2oCache *cache, Oid relid, uint64 begun)
+{
+	cache->relid = relid;
+	cache->built_at = begun;
+	cache->built = true;
+}
+
+Snapshot
+O2oCacheSnapshot(void)
+{
+	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
+}
+
+Datum
+O2oCacheTableChanged(FunctionCallInfo fcinfo, const char *fname)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be called as a trigger", fname)));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	return PointerGetDatum(NULL);
+}
