@@ -702,6 +702,11 @@ CREATE FUNCTION o2o._table_changed() RETURNS trigger
 COMMENT ON FUNCTION o2o._table_changed() IS
 	'internal trigger: any change to a cached table makes every backend rebuild its cache';
 
+-- o2o_assign caches every dealer per backend
+CREATE TRIGGER dealer_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON o2o.dealer
+	FOR EACH STATEMENT EXECUTE FUNCTION o2o._table_changed();
+
 CREATE TRIGGER national_price_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON o2o.national_price
 	FOR EACH STATEMENT EXECUTE FUNCTION o2o._table_changed();

@@ -47,6 +47,7 @@
 #include "utils/resowner.h"
 
 #include "assign.h"
+#include "dealercache.h"
 #include "geom.h"
 #include "grid.h"
 #include "guc.h"
@@ -236,13 +237,14 @@ PreparePlans(void)
 					 "   AND d.grid_id IS DISTINCT FROM $5 ORDER BY d.dealer_id",
 					 gis, gis);
 	plans.dealers_near = Prepare(q.data, 6, t_near);
-	/* assigning: the grid's active dealers with enough stock, through stock (sku, grid_id) */
+	/*
+	 * assigning: the stock rows of the SKU in the grid with enough units,
+	 * from the index alone when it can (dealers come from dealercache.c)
+	 */
 	plans.fast_in_grid = Prepare(
-								 "SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, "
-								 "       d.service_radius_m, s.on_hand - s.reserved "
-								 "  FROM o2o.stock s JOIN o2o.dealer d ON d.dealer_id = s.dealer_id "
-								 " WHERE s.sku = $2 AND s.grid_id = $1 AND s.on_hand - s.reserved >= $3 "
-								 "   AND d.active", 3, t_fast3);
+								 "SELECT s.dealer_id, s.on_hand - s.reserved FROM o2o.stock s "
+								 " WHERE s.sku = $2 AND s.grid_id = $1 AND s.on_hand - s.reserved >= $3",
+								 3, t_fast3);
 	/* and the nearest ones of other grids, at most $8 */
 	resetStringInfo(&q);
 	appendStringInfo(&q, DEALER_COLS STOCK_PROBE("$6")
@@ -453,6 +455,42 @@ AddDealers(const Order *o, Cand **cands, int *ncands, int *cap, bool same_grid)
 		c->available = DatumGetInt32(Col(r, 7, &isnull));
 		c->distance_m = Haversine(o->lon, o->lat, lon, lat);
 		c->same_grid = same_grid;
+		c->installer_id = -1;
+		c->day_index = -1;
+	}
+}
+
+/*
+ * Append the stock rows of the last SPI result (dealer_id, available) as
+ * candidates, their dealers read from the dealer cache; inactive or
+ * unknown dealers are skipped.
+ */
+static void
+AddStockRows(const Order *o, Cand **cands, int *ncands, int *cap)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(Col(r, 1, &isnull)));
+		Cand	   *c;
+
+		if (d == NULL || !d->active)
+			continue;
+		if (*ncands >= *cap)
+		{
+			*cap = Max(*cap * 2, 64);
+			*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
+		}
+		c = &(*cands)[(*ncands)++];
+		memset(c, 0, sizeof(Cand));
+		c->dealer_id = d->dealer_id;
+		c->grid_id = d->grid_id;
+		c->region_id = d->region_id;
+		c->active = true;
+		c->radius_m = d->radius_m;
+		c->available = DatumGetInt32(Col(r, 2, &isnull));
+		c->distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
+		c->same_grid = true;
 		c->installer_id = -1;
 		c->day_index = -1;
 	}
@@ -706,7 +744,10 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 		}
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "reading the grid's dealers failed");
-		AddDealers(o, &cands, &ncands, &cap, true);
+		if (explain)
+			AddDealers(o, &cands, &ncands, &cap, true);
+		else
+			AddStockRows(o, &cands, &ncands, &cap);
 		if (!explain && ncands > o2o_max_candidates)
 		{
 			/* the nearest max_candidates of them */

@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "dealercache.h"
 #include "grid.h"
 #include "guc.h"
 #include "o2o_route.h"
@@ -33,4 +34,5 @@ _PG_init(void)
 
 	O2oGridInit();
 	O2oPriceInit();
+	O2oDealerCacheInit();
 }
