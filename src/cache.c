@@ -10,14 +10,17 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "storage/sinval.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "cache.h"
+#include "o2o_route.h"
 
 #define MAX_CACHES 8
 
@@ -51,6 +54,20 @@ O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
 	}
 	return !cache->built || cache->built_at != cache->inval_count;
+}
+
+Oid
+O2oCacheTable(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("o2o", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table o2o.%s does not exist", relname),
+				 errhint("Run CREATE EXTENSION %s CASCADE.", O2O_EXTENSION_NAME)));
+	return relid;
 }
 
 uint64

@@ -28,6 +28,9 @@ extern void O2oCacheRegister(O2oCache *cache);
  */
 extern bool O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo);
 
+/* The oid of table o2o.relname; a clear error when the extension is missing. */
+extern Oid	O2oCacheTable(const char *relname);
+
 /* Bracket a build: an invalidation arriving meanwhile leaves the cache stale. */
 extern uint64 O2oCacheBuildBegin(O2oCache *cache);
 extern void O2oCacheBuildDone(O2oCache *cache, Oid relid, uint64 begun);

@@ -31,8 +31,7 @@ O2oDealerCacheInit(void)
 static void
 DealerBuild(void)
 {
-	Oid			nsp = get_namespace_oid("o2o", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("dealer", nsp) : InvalidOid;
+	Oid			relid = O2oCacheTable("dealer");
 	uint64		begun = O2oCacheBuildBegin(&DealerCache);
 	MemoryContext newcxt;
 	HASHCTL		ctl;
@@ -40,11 +39,6 @@ DealerBuild(void)
 	SPIPlanPtr	plan;
 	int			rc;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table o2o.dealer does not exist"),
-				 errhint("Run CREATE EXTENSION %s CASCADE.", O2O_EXTENSION_NAME)));
 	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o dealers", ALLOCSET_DEFAULT_SIZES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int32);

@@ -70,8 +70,7 @@ RingSink(void *arg, int npoints)
 static void
 GridBuild(void)
 {
-	Oid			nsp = get_namespace_oid("o2o", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("grid", nsp) : InvalidOid;
+	Oid			relid = O2oCacheTable("grid");
 	uint64		begun = O2oCacheBuildBegin(&GridCache);
 	MemoryContext newcxt,
 				oldcxt;
@@ -82,11 +81,6 @@ GridBuild(void)
 				elapsed;
 	int			rc;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table o2o.grid does not exist"),
-				 errhint("Run CREATE EXTENSION %s CASCADE.", O2O_EXTENSION_NAME)));
 	INSTR_TIME_SET_CURRENT(start);
 	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o grid index",
 								   ALLOCSET_DEFAULT_SIZES);

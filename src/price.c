@@ -68,8 +68,7 @@ O2oPriceInit(void)
 static void
 PriceBuild(void)
 {
-	Oid			nsp = get_namespace_oid("o2o", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("national_price", nsp) : InvalidOid;
+	Oid			relid = O2oCacheTable("national_price");
 	uint64		begun = O2oCacheBuildBegin(&PriceCache);
 	MemoryContext newcxt,
 				old;
@@ -78,11 +77,6 @@ PriceBuild(void)
 	SPIPlanPtr	plan;
 	int			rc;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table o2o.national_price does not exist"),
-				 errhint("Run CREATE EXTENSION %s CASCADE.", O2O_EXTENSION_NAME)));
 	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o national prices", ALLOCSET_DEFAULT_SIZES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = SKU_MAX;

@@ -27,35 +27,39 @@
 PG_FUNCTION_INFO_V1(o2o_route_version);
 
 /*
- * Read pg_extension.extversion of o2o_route in the current database, or
- * NULL when the extension is not installed here.  The result is palloc'd.
+ * Look an extension up in pg_extension: whether it is installed, its
+ * schema and (when version is not NULL) its version, palloc'd.
  */
-static char *
-InstalledVersion(void)
+static bool
+ExtensionRow(const char *extname, Oid *schema, char **version)
 {
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
-	char	   *result = NULL;
+	bool		found;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum(O2O_EXTENSION_NAME));
+				F_NAMEEQ, CStringGetDatum(extname));
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
+	found = HeapTupleIsValid(tuple);
+	if (found)
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
+		*schema = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+		if (version != NULL)
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion,
+										 RelationGetDescr(rel), &isnull);
 
-		if (!isnull)
-			result = text_to_cstring(DatumGetTextPP(d));
+			*version = isnull ? NULL : text_to_cstring(DatumGetTextPP(d));
+		}
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return result;
+	return found;
 }
 
 /*
@@ -65,28 +69,19 @@ InstalledVersion(void)
 Oid
 O2oExtensionSchema(const char *extname)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			result = InvalidOid;
+	Oid			schema;
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum(extname));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		result = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
+	return ExtensionRow(extname, &schema, NULL) ? schema : InvalidOid;
 }
 
 void
 O2oCheckVersion(void)
 {
-	char	   *installed = InstalledVersion();
+	char	   *installed = NULL;
+	Oid			schema;
+
+	if (!ExtensionRow(O2O_EXTENSION_NAME, &schema, &installed))
+		installed = NULL;
 
 	if (installed == NULL)
 		ereport(ERROR,
