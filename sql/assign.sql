@@ -181,6 +181,50 @@ SELECT count(*) AS events FROM o2o.order_event;
 INSERT INTO o2o.installer_day (installer_id, day, booked) VALUES (100, '2030-01-01', 2);
 \echo :LAST_ERROR_SQLSTATE
 
+-- the per-backend dealer cache follows installer changes at the next statement
+INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price, created_at)
+VALUES (12, 'WH-1', 1, 'SRID=4326;POINT(109.5 30.5)', 1999, '2026-11-01 13:00+00');
+SELECT dealer_id, installer_id, eligible, reason FROM o2o_candidates(12) WHERE dealer_id = 11;
+UPDATE o2o.installer SET active = false WHERE installer_id = 110;
+SELECT dealer_id, installer_id, eligible, reason FROM o2o_candidates(12) WHERE dealer_id = 11;
+UPDATE o2o.installer SET active = true, skills = '{ac}' WHERE installer_id = 110;
+SELECT dealer_id, installer_id, eligible, reason FROM o2o_candidates(12) WHERE dealer_id = 11;
+UPDATE o2o.installer SET skills = '{ac,water_heater}' WHERE installer_id = 110;
+SELECT dealer_id, installer_id, eligible, reason FROM o2o_candidates(12) WHERE dealer_id = 11;
+SELECT o2o_assign(12) AS dealer;
+SELECT installer_id FROM o2o.assignment WHERE order_id = 12;
+-- the capacity check (a C trigger), with the numbers
+INSERT INTO o2o.installer_day (installer_id, day, booked) VALUES (110, '2030-01-01', 1), (110, '2030-01-02', 2);
+\echo :LAST_ERROR_SQLSTATE
+-- region_id of bookings, events, stock rows and assignments is derived
+SELECT DISTINCT region_id FROM o2o.installer_day;
+SELECT count(*) FILTER (WHERE e.region_id IS NOT DISTINCT FROM o.region_id) AS same, count(*) AS events
+  FROM o2o.order_event e JOIN o2o.orders o USING (order_id);
+SELECT dealer_id, sku, grid_id, region_id FROM o2o.stock WHERE dealer_id IN (20, 30) ORDER BY 1, 2;
+
+-- o2o_assign reads stock, bookings and assignments by index probes: they check the
+-- SELECT privilege like a query would, and refuse row-level security
+CREATE ROLE regress_o2o_reader;
+GRANT USAGE ON SCHEMA o2o TO regress_o2o_reader;
+GRANT SELECT ON o2o.orders, o2o.product, o2o.dealer, o2o.installer, o2o.grid, o2o.assignment,
+	  o2o.installer_day TO regress_o2o_reader;
+SET ROLE regress_o2o_reader;
+SELECT count(*) FROM o2o_candidates(12);
+RESET ROLE;
+GRANT SELECT ON o2o.stock TO regress_o2o_reader;
+SET ROLE regress_o2o_reader;
+SELECT count(*) FROM o2o_candidates(12);
+RESET ROLE;
+ALTER TABLE o2o.stock ENABLE ROW LEVEL SECURITY;
+SET ROLE regress_o2o_reader;
+SELECT count(*) FROM o2o_candidates(12);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+ALTER TABLE o2o.stock DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON ALL TABLES IN SCHEMA o2o FROM regress_o2o_reader;
+REVOKE ALL ON SCHEMA o2o FROM regress_o2o_reader;
+DROP ROLE regress_o2o_reader;
+
 -- pending orders in one call
 INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price)
 SELECT 100 + i, 'FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 2999 FROM generate_series(1, 5) i;

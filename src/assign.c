@@ -45,6 +45,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/fmgroids.h"
 
 #include "assign.h"
 #include "dealercache.h"
@@ -52,6 +54,7 @@
 #include "grid.h"
 #include "guc.h"
 #include "o2o_route.h"
+#include "probe.h"
 #include "version.h"
 
 PG_FUNCTION_INFO_V1(o2o_assign);
@@ -77,12 +80,16 @@ typedef struct Order
 	bool		climate_ok;
 	char	   *climate;
 	int32		active_dealer;	/* -1: none */
+	int32	   *declined;		/* dealers that declined it before */
+	int			ndeclined;
+	bool		read_only;		/* o2o_candidates: read under the query's snapshot */
 	DateADT		today;
 } Order;
 
 /* one dealer considered for the order */
 typedef struct Cand
 {
+	const DealerInfo *d;		/* valid while ranking only */
 	int32		dealer_id;
 	int32		grid_id;
 	int32		region_id;
@@ -116,14 +123,6 @@ typedef struct Plans
 {
 	SPIPlanPtr	order;
 	SPIPlanPtr	order_ro;
-	SPIPlanPtr	active;
-	SPIPlanPtr	grid;
-	SPIPlanPtr	dealers_in_grid;
-	SPIPlanPtr	dealers_near;
-	SPIPlanPtr	fast_in_grid;
-	SPIPlanPtr	fast_near;
-	SPIPlanPtr	declined;
-	SPIPlanPtr	installers;
 	SPIPlanPtr	reserve;
 	SPIPlanPtr	book;
 	SPIPlanPtr	insert_assignment;
@@ -177,16 +176,8 @@ static void
 PreparePlans(void)
 {
 	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
-	Oid			postgis = O2oExtensionSchema("postgis");
-	const char *gis;
-	StringInfoData q;
 	int			guc_level;
 	Oid			t_int8[1] = {INT8OID};
-	Oid			t_int4[1] = {INT4OID};
-	Oid			t_near[6] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID};
-	Oid			t_fast[8] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, INT4OID, INT4OID};
-	Oid			t_fast3[3] = {INT4OID, TEXTOID, INT4OID};
-	Oid			t_inst[4] = {INT4ARRAYOID, DATEOID, DATEOID, TEXTOID};
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
 	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
@@ -194,16 +185,13 @@ PreparePlans(void)
 	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
 	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
-	Oid			t_ingrid[2] = {INT4OID, TEXTOID};
 
-	if (!OidIsValid(ext) || !OidIsValid(postgis))
+	if (!OidIsValid(ext))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
 	if (ext == plans_for_ext)
 		return;
-	gis = quote_identifier(get_namespace_name(postgis));
-	initStringInfo(&q);
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -215,56 +203,12 @@ PreparePlans(void)
 	" WHERE o.order_id = $1"
 	plans.order = Prepare(ORDER_QUERY " FOR NO KEY UPDATE OF o", 1, t_int8);
 	plans.order_ro = Prepare(ORDER_QUERY, 1, t_int8);
-	plans.active = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'active'",
-						   1, t_int8);
-	plans.grid = Prepare("SELECT region_id, climate FROM o2o.grid WHERE grid_id = $1", 1, t_int4);
+
 	/*
-	 * Dealers are read with lateral probes of the stock and booking primary
-	 * keys (OFFSET 0 keeps them lateral), so that the generic plans stay
-	 * index lookups however the tables grow.
+	 * The reads of dealers, stock, bookings and earlier assignments are
+	 * index probes (probe.c) and the dealer cache (dealercache.c); the
+	 * writes are statements, so that every trigger and constraint applies.
 	 */
-#define DEALER_COLS \
-	"SELECT d.dealer_id, d.grid_id, d.region_id, d.active, d.location, d.service_radius_m, " \
-	"       coalesce(s.avail, -1) FROM o2o.dealer d "
-#define STOCK_PROBE(sku) \
-	"LEFT JOIN LATERAL (SELECT st.on_hand - st.reserved AS avail FROM o2o.stock st " \
-	"                    WHERE st.dealer_id = d.dealer_id AND st.sku = " sku " OFFSET 0) s ON true "
-	/* explaining: every dealer of the grid / around the point */
-	plans.dealers_in_grid = Prepare(DEALER_COLS STOCK_PROBE("$2")
-									" WHERE d.grid_id = $1 ORDER BY d.dealer_id", 2, t_ingrid);
-	appendStringInfo(&q, DEALER_COLS STOCK_PROBE("$6")
-					 " WHERE d.location OPERATOR(%s.&&) %s.ST_MakeEnvelope($1, $2, $3, $4, 4326) "
-					 "   AND d.grid_id IS DISTINCT FROM $5 ORDER BY d.dealer_id",
-					 gis, gis);
-	plans.dealers_near = Prepare(q.data, 6, t_near);
-	/*
-	 * assigning: the stock rows of the SKU in the grid with enough units,
-	 * from the index alone when it can (dealers come from dealercache.c)
-	 */
-	plans.fast_in_grid = Prepare(
-								 "SELECT s.dealer_id, s.on_hand - s.reserved FROM o2o.stock s "
-								 " WHERE s.sku = $2 AND s.grid_id = $1 AND s.on_hand - s.reserved >= $3",
-								 3, t_fast3);
-	/* and the nearest ones of other grids, at most $8 */
-	resetStringInfo(&q);
-	appendStringInfo(&q, DEALER_COLS STOCK_PROBE("$6")
-					 " WHERE d.location OPERATOR(%s.&&) %s.ST_MakeEnvelope($1, $2, $3, $4, 4326) "
-					 "   AND d.grid_id IS DISTINCT FROM $5 AND d.active AND s.avail >= $7 "
-					 " ORDER BY d.location OPERATOR(%s.<->) %s.ST_SetSRID(%s.ST_MakePoint(($1 + $3) / 2, ($2 + $4) / 2), 4326), "
-					 "          d.dealer_id LIMIT $8",
-					 gis, gis, gis, gis, gis);
-	plans.fast_near = Prepare(q.data, 8, t_fast);
-	plans.declined = Prepare("SELECT dealer_id FROM o2o.assignment WHERE order_id = $1 AND state = 'declined'",
-							 1, t_int8);
-	plans.installers = Prepare(
-							   "SELECT i.dealer_id, i.installer_id, i.daily_capacity, $4 = ANY (i.skills), "
-							   "       b.day, b.booked "
-							   "  FROM o2o.installer i "
-							   "  LEFT JOIN LATERAL (SELECT day, booked FROM o2o.installer_day bd "
-							   "                      WHERE bd.installer_id = i.installer_id "
-							   "                        AND bd.day >= $2 AND bd.day < $3 OFFSET 0) b ON true "
-							   " WHERE i.dealer_id = ANY ($1) AND i.active "
-							   " ORDER BY i.dealer_id, i.installer_id, b.day", 4, t_inst);
 	plans.reserve = Prepare(
 							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
@@ -290,8 +234,62 @@ PreparePlans(void)
 						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
 						  "VALUES ($1, $2, $3, $4::jsonb)", 4, t_event);
 	AtEOXact_GUC(true, guc_level);
-	pfree(q.data);
 	plans_for_ext = ext;
+}
+
+/*
+ * The snapshot the probes of one step read under: a new one for
+ * o2o_assign, as each statement of a volatile function would take (it sees
+ * what committed while the order's lock was awaited); the query's own for
+ * the read-only o2o_candidates.
+ */
+static Snapshot
+ProbeSnapshot(const Order *o)
+{
+	return RegisterSnapshot(o->read_only ? GetActiveSnapshot() : GetTransactionSnapshot());
+}
+
+/* the active and the declined assignments of the order */
+static void
+ReadAssignments(Order *o)
+{
+	static const O2oProbeKey key[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
+	Snapshot	snap = ProbeSnapshot(o);
+	O2oProbe	p;
+	Datum		v[1] = {Int64GetDatum(o->order_id)};
+	AttrNumber	a_dealer,
+				a_state;
+	int			cap = 0;
+
+	o->active_dealer = -1;
+	o->declined = NULL;
+	o->ndeclined = 0;
+	O2oProbeOpen(&p, "assignment", "assignment_order_idx", key, 1, snap);
+	a_dealer = O2oProbeAttnum(&p, "dealer_id");
+	a_state = O2oProbeAttnum(&p, "state");
+	O2oProbeStart(&p, v);
+	while (O2oProbeNext(&p))
+	{
+		bool		isnull;
+		int32		dealer = DatumGetInt32(O2oProbeGet(&p, a_dealer, &isnull));
+		text	   *state = DatumGetTextPP(O2oProbeGet(&p, a_state, &isnull));
+		const char *st = VARDATA_ANY(state);
+		int			len = VARSIZE_ANY_EXHDR(state);
+
+		if (len == 6 && memcmp(st, "active", 6) == 0)
+			o->active_dealer = dealer;
+		else if (len == 8 && memcmp(st, "declined", 8) == 0)
+		{
+			if (o->ndeclined == cap)
+			{
+				cap = Max(cap * 2, 4);
+				o->declined = o->declined ? repalloc(o->declined, cap * sizeof(int32)) : palloc(cap * sizeof(int32));
+			}
+			o->declined[o->ndeclined++] = dealer;
+		}
+	}
+	O2oProbeClose(&p);
+	UnregisterSnapshot(snap);
 }
 
 static double
@@ -378,18 +376,12 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	o->today = GetSQLCurrentDate();
 
 	/*
-	 * The active assignment, read after the lock with a new snapshot: a
-	 * decline that committed while we waited has replaced it.
+	 * The active assignment, read after the lock with a new snapshot (a
+	 * decline that committed while we waited has replaced it), and the
+	 * dealers that declined the order before.
 	 */
-	o->active_dealer = -1;
-	if (strcmp(o->status, "assigned") == 0)
-	{
-		rc = SPI_execute_plan(plans.active, arg, NULL, false, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading the active assignment failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed > 0)
-			o->active_dealer = DatumGetInt32(Col(0, 1, &isnull));
-	}
+	o->read_only = !lock;
+	ReadAssignments(o);
 
 	/* the grid: covering, else the nearest within reach */
 	o->nearest = false;
@@ -406,14 +398,15 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	}
 	if (o->grid_id >= 0)
 	{
-		Datum		ga[1] = {Int32GetDatum(o->grid_id)};
+		const GridInfo *g;
 		char	   *allowed = o->climate;
 
-		rc = SPI_execute_plan(plans.grid, ga, NULL, true, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		O2oDealerCacheRefresh();
+		g = O2oGridLookup(o->grid_id);
+		if (g == NULL || !g->exists)
 			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
-		o->region_id = DatumGetInt32(Col(0, 1, &isnull));
-		o->climate = ColText(0, 2);
+		o->region_id = g->region_id;
+		o->climate = pstrdup(g->climate);
 		if (allowed != NULL)
 		{
 			char	   *needle = psprintf("|%s|", o->climate);
@@ -425,75 +418,126 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	}
 }
 
-/* Append the dealers of the last SPI result to the candidate list. */
+/* Add a dealer to the candidates of the order. */
 static void
-AddDealers(const Order *o, Cand **cands, int *ncands, int *cap, bool same_grid)
+AddCand(const Order *o, const DealerInfo *d, int32 available, bool same_grid,
+		Cand **cands, int *ncands, int *cap)
 {
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		Cand	   *c;
-		double		lon,
-					lat;
-		Datum		d;
+	Cand	   *c;
 
-		if (*ncands >= *cap)
-		{
-			*cap = Max(*cap * 2, 64);
-			*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
-		}
-		c = &(*cands)[(*ncands)++];
-		memset(c, 0, sizeof(Cand));
-		c->dealer_id = DatumGetInt32(Col(r, 1, &isnull));
-		d = Col(r, 2, &isnull);
-		c->grid_id = isnull ? -1 : DatumGetInt32(d);
-		d = Col(r, 3, &isnull);
-		c->region_id = isnull ? 0 : DatumGetInt32(d);
-		c->active = DatumGetBool(Col(r, 4, &isnull));
-		O2oPointArg(Col(r, 5, &isnull), "o2o_assign", &lon, &lat);
-		c->radius_m = DatumGetFloat8(Col(r, 6, &isnull));
-		c->available = DatumGetInt32(Col(r, 7, &isnull));
-		c->distance_m = Haversine(o->lon, o->lat, lon, lat);
-		c->same_grid = same_grid;
-		c->installer_id = -1;
-		c->day_index = -1;
+	if (*ncands >= *cap)
+	{
+		*cap = Max(*cap * 2, 64);
+		*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
 	}
+	c = &(*cands)[(*ncands)++];
+	memset(c, 0, sizeof(Cand));
+	c->d = d;
+	c->dealer_id = d->dealer_id;
+	c->grid_id = d->grid_id;
+	c->region_id = d->region_id;
+	c->active = d->active;
+	c->radius_m = d->radius_m;
+	c->available = available;
+	c->distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
+	c->same_grid = same_grid;
+	c->installer_id = -1;
+	c->day_index = -1;
+}
+
+/* the box of o2o_route.max_distance_m around the delivery point */
+typedef struct Box
+{
+	double		minlon,
+				minlat,
+				maxlon,
+				maxlat;
+} Box;
+
+static inline bool
+InBox(const Box *b, double lon, double lat)
+{
+	return lon >= b->minlon && lon <= b->maxlon && lat >= b->minlat && lat <= b->maxlat;
+}
+
+/* stock rows, probed by (sku, grid_id) or by (dealer_id, sku) */
+typedef struct StockProbe
+{
+	O2oProbe	p;
+	bool		open;
+	AttrNumber	a_dealer,
+				a_on_hand,
+				a_reserved;
+} StockProbe;
+
+static void
+StockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
+{
+	static const O2oProbeKey grid_keys[2] = {
+		{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ},
+		{"grid_id", 2, BTEqualStrategyNumber, F_INT4EQ}
+	};
+	static const O2oProbeKey dealer_keys[2] = {
+		{"dealer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
+		{"sku", 2, BTEqualStrategyNumber, F_TEXTEQ}
+	};
+
+	if (sp->open)
+		return;
+	O2oProbeOpen(&sp->p, "stock", by_grid ? "stock_sku_grid_idx" : "stock_pkey",
+				 by_grid ? grid_keys : dealer_keys, 2, snap);
+	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
+	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
+	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
+	sp->open = true;
+}
+
+static inline int32
+StockAvailable(StockProbe *sp)
+{
+	bool		isnull;
+
+	return DatumGetInt32(O2oProbeGet(&sp->p, sp->a_on_hand, &isnull))
+		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull));
 }
 
 /*
- * Append the stock rows of the last SPI result (dealer_id, available) as
- * candidates, their dealers read from the dealer cache; inactive or
- * unknown dealers are skipped.
+ * Assigning: the active dealers of one grid with qty units of the SKU
+ * available, from its stock rows; with a box, only those of other grids
+ * than the order's inside the box.
  */
 static void
-AddStockRows(const Order *o, Cand **cands, int *ncands, int *cap)
+AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box,
+			 Cand **cands, int *ncands, int *cap)
 {
-	for (uint64 r = 0; r < SPI_processed; r++)
+	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
+
+	O2oProbeStart(&sp->p, v);
+	while (O2oProbeNext(&sp->p))
 	{
 		bool		isnull;
-		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(Col(r, 1, &isnull)));
-		Cand	   *c;
+		int32		avail = StockAvailable(sp);
+		const DealerInfo *d;
 
+		if (avail < o->qty)
+			continue;
+		d = O2oDealerLookup(DatumGetInt32(O2oProbeGet(&sp->p, sp->a_dealer, &isnull)));
 		if (d == NULL || !d->active)
 			continue;
-		if (*ncands >= *cap)
-		{
-			*cap = Max(*cap * 2, 64);
-			*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
-		}
-		c = &(*cands)[(*ncands)++];
-		memset(c, 0, sizeof(Cand));
-		c->dealer_id = d->dealer_id;
-		c->grid_id = d->grid_id;
-		c->region_id = d->region_id;
-		c->active = true;
-		c->radius_m = d->radius_m;
-		c->available = DatumGetInt32(Col(r, 2, &isnull));
-		c->distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
-		c->same_grid = true;
-		c->installer_id = -1;
-		c->day_index = -1;
+		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
+			continue;
+		AddCand(o, d, avail, box == NULL, cands, ncands, cap);
 	}
+}
+
+/* units of the SKU available at a dealer; -1 when it has no stock row */
+static int32
+DealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id)
+{
+	Datum		v[2] = {Int32GetDatum(dealer_id), sku};
+
+	O2oProbeStart(&sp->p, v);
+	return O2oProbeNext(&sp->p) ? StockAvailable(sp) : -1;
 }
 
 /*
@@ -502,97 +546,85 @@ AddStockRows(const Order *o, Cand **cands, int *ncands, int *cap)
  * installations, each skilled installer's first free day.
  */
 static void
-LoadInstallers(const Order *o, Cand *cands, int ncands, DateADT start, int horizon)
+LoadInstallers(const Order *o, Cand *cands, int ncands, DateADT start, int horizon, Snapshot snap)
 {
-	Datum	   *ids;
-	int			nids = 0;
-	ArrayType  *arr;
-	Datum		args[4];
-	int			rc;
-	int			ci = 0;
+	static const O2oProbeKey keys[3] = {
+		{"installer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
+		{"day", 2, BTGreaterEqualStrategyNumber, F_DATE_GE},
+		{"day", 2, BTLessStrategyNumber, F_DATE_LT}
+	};
+	uint64		skill = O2oSkillMask(o->category);
+	O2oProbe	p;
+	bool		open = false;
+	AttrNumber	a_day = InvalidAttrNumber,
+				a_booked = InvalidAttrNumber;
 
-	ids = palloc(Max(ncands, 1) * sizeof(Datum));
-	for (int i = 0; i < ncands; i++)
-		if (cands[i].reason == NULL)
-			ids[nids++] = Int32GetDatum(cands[i].dealer_id);
-	if (nids == 0)
-		return;
-	arr = construct_array(ids, nids, INT4OID, 4, true, TYPALIGN_INT);
-	args[0] = PointerGetDatum(arr);
-	args[1] = DateADTGetDatum(start);
-	args[2] = DateADTGetDatum(start + horizon);
-	args[3] = CStringGetTextDatum(o->category);
-	rc = SPI_execute_plan(plans.installers, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading installers failed: %s", SPI_result_code_string(rc));
-
-	/* rows come ordered by dealer, installer; candidates are not */
-	for (uint64 r = 0; r < SPI_processed;)
+	for (int ci = 0; ci < ncands; ci++)
 	{
-		bool		isnull;
-		int32		dealer = DatumGetInt32(Col(r, 1, &isnull));
-		Cand	   *c = NULL;
+		Cand	   *c = &cands[ci];
+		const DealerInfo *d = c->d;
 		double		cap_total = 0,
 					booked_total = 0;
 
-		for (ci = 0; ci < ncands; ci++)
-			if (cands[ci].dealer_id == dealer && cands[ci].reason == NULL)
-			{
-				c = &cands[ci];
-				break;
-			}
-		while (r < SPI_processed && DatumGetInt32(Col(r, 1, &isnull)) == dealer)
+		if (c->reason != NULL)
+			continue;
+		if (d->ninst > 0)
 		{
-			int32		inst = DatumGetInt32(Col(r, 2, &isnull));
-			int32		cap = DatumGetInt32(Col(r, 3, &isnull));
-			bool		skilled = DatumGetBool(Col(r, 4, &isnull));
+			c->inst_id = palloc(d->ninst * sizeof(int32));
+			c->inst_cap = palloc(d->ninst * sizeof(int32));
+			c->inst_booked = palloc(d->ninst * sizeof(int32 *));
+			c->inst_first_free = palloc(d->ninst * sizeof(int32));
+			c->inst_load = palloc(d->ninst * sizeof(double));
+		}
+		if (!open && d->ninst > 0)
+		{
+			O2oProbeOpen(&p, "installer_day", "installer_day_pkey", keys, 3, snap);
+			a_day = O2oProbeAttnum(&p, "day");
+			a_booked = O2oProbeAttnum(&p, "booked");
+			open = true;
+		}
+		for (int i = 0; i < d->ninst; i++)
+		{
+			const InstallerInfo *inst = d->inst[i];
 			int32	   *booked = palloc0(horizon * sizeof(int32));
 			double		inst_booked = 0;
+			Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(start),
+			DateADTGetDatum(start + horizon)};
 
-			while (r < SPI_processed && DatumGetInt32(Col(r, 1, &isnull)) == dealer
-				   && DatumGetInt32(Col(r, 2, &isnull)) == inst)
+			O2oProbeStart(&p, v);
+			while (O2oProbeNext(&p))
 			{
-				Datum		day = Col(r, 5, &isnull);
+				bool		isnull;
+				int			di = DatumGetDateADT(O2oProbeGet(&p, a_day, &isnull)) - start;
+				int32		b = DatumGetInt32(O2oProbeGet(&p, a_booked, &isnull));
 
-				if (!isnull)
-				{
-					int			di = DatumGetDateADT(day) - start;
-					int32		b = DatumGetInt32(Col(r, 6, &isnull));
-
-					if (di >= 0 && di < horizon)
-						booked[di] = b;
-					inst_booked += b;
-				}
-				r++;
+				if (di >= 0 && di < horizon)
+					booked[di] = b;
+				inst_booked += b;
 			}
-			cap_total += (double) cap * horizon;
+			cap_total += (double) inst->capacity * horizon;
 			booked_total += inst_booked;
-			if (c != NULL && skilled)
+			if (inst->skills & skill)
 			{
-				int			k = c->ninst;
+				int			k = c->ninst++;
 
-				c->inst_id = c->inst_id ? repalloc(c->inst_id, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
-				c->inst_cap = c->inst_cap ? repalloc(c->inst_cap, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
-				c->inst_booked = c->inst_booked ? repalloc(c->inst_booked, (k + 1) * sizeof(int32 *)) : palloc(sizeof(int32 *));
-				c->inst_first_free = c->inst_first_free ? repalloc(c->inst_first_free, (k + 1) * sizeof(int32)) : palloc(sizeof(int32));
-				c->inst_load = c->inst_load ? repalloc(c->inst_load, (k + 1) * sizeof(double)) : palloc(sizeof(double));
-				c->inst_id[k] = inst;
-				c->inst_cap[k] = cap;
+				c->inst_id[k] = inst->installer_id;
+				c->inst_cap[k] = inst->capacity;
 				c->inst_booked[k] = booked;
 				c->inst_first_free[k] = -1;
 				for (int di = 0; di < horizon; di++)
-					if (booked[di] < cap)
+					if (booked[di] < inst->capacity)
 					{
 						c->inst_first_free[k] = di;
 						break;
 					}
-				c->inst_load[k] = Min(1.0, inst_booked / ((double) cap * horizon));
-				c->ninst++;
+				c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * horizon));
 			}
 		}
-		if (c != NULL)
-			c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
+		c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
 	}
+	if (open)
+		O2oProbeClose(&p);
 }
 
 /* the installer a candidate would use: earliest free day, then idlest, then lowest id */
@@ -696,82 +728,101 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 	int			ncands = 0,
 				cap = 0;
 	int			horizon = o2o_promise_horizon_days;
-	int32	   *declined = NULL;
-	int			ndeclined = 0;
-	int			rc;
-	Datum		args[8];
+	Snapshot	snap;
+	Datum		sku;
+	Box			box;
+	StockProbe	by_grid = {0},
+				by_dealer = {0};
 
-	/* dealers declined before never see this order again */
-	args[0] = Int64GetDatum(o->order_id);
-	rc = SPI_execute_plan(plans.declined, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading declined dealers failed");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		declined = palloc(SPI_processed * sizeof(int32));
-		for (uint64 r = 0; r < SPI_processed; r++)
-			declined[ndeclined++] = DatumGetInt32(Col(r, 1, &isnull));
-	}
-
+	O2oDealerCacheRefresh();
+	snap = ProbeSnapshot(o);
+	sku = CStringGetTextDatum(o->sku);
 	{
 		double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
 					dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
 
-		args[0] = Float8GetDatum(o->lon - dlon);
-		args[1] = Float8GetDatum(o->lat - dlat);
-		args[2] = Float8GetDatum(o->lon + dlon);
-		args[3] = Float8GetDatum(o->lat + dlat);
-		args[4] = Int32GetDatum(o->grid_id);
-		args[5] = CStringGetTextDatum(o->sku);
-		args[6] = Int32GetDatum(o->qty);
-		args[7] = Int32GetDatum(o2o_max_candidates);
+		box.minlon = o->lon - dlon;
+		box.minlat = o->lat - dlat;
+		box.maxlon = o->lon + dlon;
+		box.maxlat = o->lat + dlat;
 	}
 	if (o->grid_id >= 0)
 	{
 		if (explain)
 		{
-			Datum		a2[2] = {args[4], args[5]};
+			/* every dealer of the grid, with its stock or none */
+			const GridInfo *g = O2oGridLookup(o->grid_id);
 
-			rc = SPI_execute_plan(plans.dealers_in_grid, a2, NULL, true, 0);
+			StockOpen(&by_dealer, false, snap);
+			for (int i = 0; g != NULL && i < g->ndealers; i++)
+				AddCand(o, g->dealers[i], DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
+						true, &cands, &ncands, &cap);
 		}
 		else
 		{
-			Datum		a3[3] = {args[4], args[5], args[6]};
-
-			rc = SPI_execute_plan(plans.fast_in_grid, a3, NULL, true, 0);
-		}
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading the grid's dealers failed");
-		if (explain)
-			AddDealers(o, &cands, &ncands, &cap, true);
-		else
-			AddStockRows(o, &cands, &ncands, &cap);
-		if (!explain && ncands > o2o_max_candidates)
-		{
-			/* the nearest max_candidates of them */
-			qsort(cands, ncands, sizeof(Cand), CandDistCmp);
-			ncands = o2o_max_candidates;
+			/* the dealers of the grid that hold the units */
+			StockOpen(&by_grid, true, snap);
+			AddGridStock(o, &by_grid, sku, o->grid_id, NULL, &cands, &ncands, &cap);
+			if (ncands > o2o_max_candidates)
+			{
+				/* the nearest max_candidates of them */
+				qsort(cands, ncands, sizeof(Cand), CandDistCmp);
+				ncands = o2o_max_candidates;
+			}
 		}
 	}
 	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
 	{
-		const char *nulls = o->grid_id >= 0 ? NULL : "    n   ";
+		int			first = ncands,
+					ngrids;
+		const GridInfo *const *grids = O2oDealerGrids(&ngrids);
 
-		rc = SPI_execute_plan(explain ? plans.dealers_near : plans.fast_near, args, nulls, true, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading nearby dealers failed");
-		AddDealers(o, &cands, &ncands, &cap, false);
+		/* dealers of other grids inside the box: each grid's box tells which */
+		for (int gi = 0; gi < ngrids; gi++)
+		{
+			const GridInfo *g = grids[gi];
+
+			if (g->grid_id == o->grid_id || g->maxlon < box.minlon || g->minlon > box.maxlon
+				|| g->maxlat < box.minlat || g->minlat > box.maxlat)
+				continue;
+			if (!explain && g->grid_id >= 0)
+			{
+				StockOpen(&by_grid, true, snap);
+				AddGridStock(o, &by_grid, sku, g->grid_id, &box, &cands, &ncands, &cap);
+				continue;
+			}
+			StockOpen(&by_dealer, false, snap);
+			for (int i = 0; i < g->ndealers; i++)
+			{
+				const DealerInfo *d = g->dealers[i];
+				int32		avail;
+
+				if (!InBox(&box, d->lon, d->lat) || (!explain && !d->active))
+					continue;
+				avail = DealerAvailable(&by_dealer, sku, d->dealer_id);
+				if (explain || avail >= o->qty)
+					AddCand(o, d, avail, false, &cands, &ncands, &cap);
+			}
+		}
+		if (!explain && ncands - first > o2o_max_candidates)
+		{
+			/* the nearest max_candidates of them */
+			qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
+			ncands = first + o2o_max_candidates;
+		}
 	}
+	if (by_grid.open)
+		O2oProbeClose(&by_grid.p);
+	if (by_dealer.open)
+		O2oProbeClose(&by_dealer.p);
 
 	/* hard filters that need no installer data */
 	for (int i = 0; i < ncands; i++)
 	{
 		Cand	   *c = &cands[i];
 
-		for (int k = 0; k < ndeclined; k++)
-			if (declined[k] == c->dealer_id)
+		for (int k = 0; k < o->ndeclined; k++)
+			if (o->declined[k] == c->dealer_id)
 				c->excluded = true;
 		if (!c->active)
 			c->reason = "inactive";
@@ -791,7 +842,7 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 		/* one window for every candidate: the earliest start day */
 		DateADT		start = o->today + 1;
 
-		LoadInstallers(o, cands, ncands, start, horizon + o2o_travel_days);
+		LoadInstallers(o, cands, ncands, start, horizon + o2o_travel_days, snap);
 		for (int i = 0; i < ncands; i++)
 		{
 			Cand	   *c = &cands[i];
@@ -828,6 +879,7 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 				Score(o, c);
 		}
 	}
+	UnregisterSnapshot(snap);
 	if (ncands > 1)
 		qsort(cands, ncands, sizeof(Cand), CandCmp);
 	*ncands_out = ncands;

@@ -31,8 +31,15 @@ static void
 CacheRelcacheCallback(Datum arg, Oid relid)
 {
 	for (int i = 0; i < ncaches; i++)
-		if (relid == InvalidOid || relid == caches[i]->relid || caches[i]->relid == InvalidOid)
-			caches[i]->inval_count++;
+	{
+		O2oCache   *c = caches[i];
+		bool		hit = relid == InvalidOid || c->nrelids == 0;
+
+		for (int r = 0; !hit && r < c->nrelids; r++)
+			hit = c->relids[r] == relid;
+		if (hit)
+			c->inval_count++;
+	}
 }
 
 void
@@ -79,7 +86,15 @@ O2oCacheBuildBegin(O2oCache *cache)
 void
 O2oCacheBuildDone(O2oCache *cache, Oid relid, uint64 begun)
 {
-	cache->relid = relid;
+	O2oCacheBuildDoneRels(cache, &relid, 1, begun);
+}
+
+void
+O2oCacheBuildDoneRels(O2oCache *cache, const Oid *relids, int nrelids, uint64 begun)
+{
+	Assert(nrelids > 0 && nrelids <= O2O_CACHE_MAX_RELS);
+	memcpy(cache->relids, relids, nrelids * sizeof(Oid));
+	cache->nrelids = nrelids;
 	cache->built_at = begun;
 	cache->built = true;
 }

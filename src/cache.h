@@ -10,9 +10,12 @@
 #include "fmgr.h"
 #include "utils/snapshot.h"
 
+#define O2O_CACHE_MAX_RELS 4
+
 typedef struct O2oCache
 {
-	Oid			relid;			/* the table cached; InvalidOid until built */
+	Oid			relids[O2O_CACHE_MAX_RELS];	/* the tables cached */
+	int			nrelids;		/* 0 until built */
 	uint64		inval_count;	/* invalidations seen */
 	uint64		built_at;		/* inval_count when the cache was last built */
 	bool		built;
@@ -34,6 +37,8 @@ extern Oid	O2oCacheTable(const char *relname);
 /* Bracket a build: an invalidation arriving meanwhile leaves the cache stale. */
 extern uint64 O2oCacheBuildBegin(O2oCache *cache);
 extern void O2oCacheBuildDone(O2oCache *cache, Oid relid, uint64 begun);
+/* the same, for a cache of several tables */
+extern void O2oCacheBuildDoneRels(O2oCache *cache, const Oid *relids, int nrelids, uint64 begun);
 
 /*
  * The snapshot to build under: the latest, so that a cache reflects every

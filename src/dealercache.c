@@ -1,16 +1,21 @@
 /*
  * dealercache.c
- *		Every dealer's grid, location, service radius and state, cached per
- *		backend (invalidated through cache.c by a statement trigger on
- *		o2o.dealer).  Dealers change rarely and are read on every
- *		assignment: in a city grid a popular model sits at hundreds of them.
+ *		Every dealer's grid, location, service radius and state, its active
+ *		installers, and every grid's region and climate, cached per backend
+ *		(invalidated through cache.c by statement triggers on o2o.dealer,
+ *		o2o.installer and o2o.grid).  These change rarely and are read on
+ *		every assignment: in a city grid a popular model sits at hundreds
+ *		of dealers.
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
+#include <math.h>
+
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "cache.h"
@@ -18,8 +23,23 @@
 #include "geom.h"
 #include "o2o_route.h"
 
-static MemoryContext DealerContext = NULL;
-static HTAB *Dealers = NULL;
+#define MAX_SKILLS 64
+
+typedef struct CacheData
+{
+	MemoryContext cxt;
+	HTAB	   *dealers;
+	HTAB	   *installers;
+	HTAB	   *grids;
+	const GridInfo **dealer_grids;	/* the grids that have dealers */
+	int			ndealer_grids;
+	char	   *skills[MAX_SKILLS];
+	int			nskills;
+} CacheData;
+
+/* the current data, and the one before it (see O2oDealerCacheRefresh) */
+static CacheData *Current = NULL;
+static CacheData *Previous = NULL;
 static O2oCache DealerCache;
 
 void
@@ -28,72 +48,283 @@ O2oDealerCacheInit(void)
 	O2oCacheRegister(&DealerCache);
 }
 
-static void
-DealerBuild(void)
+static HTAB *
+NewHash(const char *name, Size entrysize, MemoryContext cxt)
 {
-	Oid			relid = O2oCacheTable("dealer");
-	uint64		begun = O2oCacheBuildBegin(&DealerCache);
-	MemoryContext newcxt;
 	HASHCTL		ctl;
-	HTAB	   *htab;
-	SPIPlanPtr	plan;
-	int			rc;
 
-	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o dealers", ALLOCSET_DEFAULT_SIZES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int32);
-	ctl.entrysize = sizeof(DealerInfo);
-	ctl.hcxt = newcxt;
-	htab = hash_create("o2o dealers", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cxt;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
+static SPITupleTable *
+Read(const char *sql)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	int			rc;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot, true, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading for the dealer cache failed: %s", SPI_result_code_string(rc));
+	return SPI_tuptable;
+}
+
+static inline Datum
+Get(SPITupleTable *t, uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(t->vals[row], t->tupdesc, col, isnull);
+}
+
+/* the grid entry of a dealer's grid_id, made when o2o.grid has no such row */
+static GridInfo *
+GridEntry(CacheData *cd, int32 grid_id)
+{
+	bool		found;
+	GridInfo   *g = hash_search(cd->grids, &grid_id, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		g->exists = false;
+		g->region_id = 0;
+		g->climate = NULL;
+		g->ndealers = 0;
+		g->dealers = NULL;
+		g->minlon = g->minlat = INFINITY;
+		g->maxlon = g->maxlat = -INFINITY;
+	}
+	return g;
+}
+
+static uint64
+SkillsOf(CacheData *cd, Datum arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	uint64		mask = 0;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+		int			k;
+
+		if (nulls[i])
+			continue;
+		s = TextDatumGetCString(elems[i]);
+		for (k = 0; k < cd->nskills; k++)
+			if (strcmp(cd->skills[k], s) == 0)
+				break;
+		if (k == cd->nskills)
+		{
+			if (k == MAX_SKILLS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("installers have more than %d distinct skills", MAX_SKILLS)));
+			cd->skills[cd->nskills++] = MemoryContextStrdup(cd->cxt, s);
+		}
+		mask |= UINT64CONST(1) << k;
+	}
+	return mask;
+}
+
+static void
+Build(CacheData *cd)
+{
+	SPITupleTable *grids,
+			   *dealers,
+			   *installers;
+	DealerInfo **dlist;
+	bool		isnull;
+	HASH_SEQ_STATUS seq;
+	GridInfo   *g;
+	int			ng = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	grids = Read("SELECT grid_id, region_id, climate FROM o2o.grid");
+	dealers = Read("SELECT dealer_id, grid_id, region_id, active, location, service_radius_m "
+				   "FROM o2o.dealer ORDER BY dealer_id");
+	installers = Read("SELECT installer_id, dealer_id, daily_capacity, skills, active "
+					  "FROM o2o.installer ORDER BY dealer_id, installer_id");
+
+	cd->grids = NewHash("o2o grids", sizeof(GridInfo), cd->cxt);
+	cd->dealers = NewHash("o2o dealers", sizeof(DealerInfo), cd->cxt);
+	cd->installers = NewHash("o2o installers", sizeof(InstallerInfo), cd->cxt);
+
+	for (uint64 i = 0; i < grids->numvals; i++)
+	{
+		g = GridEntry(cd, DatumGetInt32(Get(grids, i, 1, &isnull)));
+		g->exists = true;
+		g->region_id = DatumGetInt32(Get(grids, i, 2, &isnull));
+		g->climate = MemoryContextStrdup(cd->cxt, TextDatumGetCString(Get(grids, i, 3, &isnull)));
+	}
+
+	/* dealers, and the count of each grid's */
+	dlist = MemoryContextAlloc(cd->cxt, Max(dealers->numvals, 1) * sizeof(DealerInfo *));
+	for (uint64 i = 0; i < dealers->numvals; i++)
+	{
+		int32		id = DatumGetInt32(Get(dealers, i, 1, &isnull));
+		DealerInfo *d = hash_search(cd->dealers, &id, HASH_ENTER, NULL);
+		Datum		v;
+
+		v = Get(dealers, i, 2, &isnull);
+		d->grid_id = isnull ? -1 : DatumGetInt32(v);
+		v = Get(dealers, i, 3, &isnull);
+		d->region_id = isnull ? 0 : DatumGetInt32(v);
+		d->active = DatumGetBool(Get(dealers, i, 4, &isnull));
+		O2oPointArg(Get(dealers, i, 5, &isnull), "o2o_assign", &d->lon, &d->lat);
+		d->radius_m = DatumGetFloat8(Get(dealers, i, 6, &isnull));
+		d->ninst = 0;
+		d->inst = NULL;
+		dlist[i] = d;
+		g = GridEntry(cd, d->grid_id);
+		g->ndealers++;
+		g->minlon = Min(g->minlon, d->lon);
+		g->minlat = Min(g->minlat, d->lat);
+		g->maxlon = Max(g->maxlon, d->lon);
+		g->maxlat = Max(g->maxlat, d->lat);
+	}
+	/* each grid's dealers, by dealer_id */
+	hash_seq_init(&seq, cd->grids);
+	while ((g = hash_seq_search(&seq)) != NULL)
+	{
+		if (g->ndealers > 0)
+		{
+			g->dealers = MemoryContextAlloc(cd->cxt, g->ndealers * sizeof(DealerInfo *));
+			g->ndealers = 0;
+			ng++;
+		}
+	}
+	for (uint64 i = 0; i < dealers->numvals; i++)
+	{
+		g = hash_search(cd->grids, &dlist[i]->grid_id, HASH_FIND, NULL);
+		g->dealers[g->ndealers++] = dlist[i];
+	}
+	cd->dealer_grids = MemoryContextAlloc(cd->cxt, Max(ng, 1) * sizeof(GridInfo *));
+	cd->ndealer_grids = 0;
+	hash_seq_init(&seq, cd->grids);
+	while ((g = hash_seq_search(&seq)) != NULL)
+		if (g->ndealers > 0)
+			cd->dealer_grids[cd->ndealer_grids++] = g;
+
+	/* installers; each dealer's active ones, by installer_id */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (uint64 i = 0; i < installers->numvals; i++)
+		{
+			int32		id = DatumGetInt32(Get(installers, i, 1, &isnull));
+			int32		dealer_id = DatumGetInt32(Get(installers, i, 2, &isnull));
+			bool		active = DatumGetBool(Get(installers, i, 5, &isnull));
+			DealerInfo *d = hash_search(cd->dealers, &dealer_id, HASH_FIND, NULL);
+			InstallerInfo *inst;
+
+			if (pass == 0)
+			{
+				inst = hash_search(cd->installers, &id, HASH_ENTER, NULL);
+				inst->dealer_id = dealer_id;
+				inst->capacity = DatumGetInt32(Get(installers, i, 3, &isnull));
+				inst->skills = SkillsOf(cd, Get(installers, i, 4, &isnull));
+				inst->active = active;
+				if (d != NULL && active)
+					d->ninst++;
+			}
+			else if (d != NULL && active)
+			{
+				if (d->inst == NULL)
+				{
+					d->inst = MemoryContextAlloc(cd->cxt, d->ninst * sizeof(InstallerInfo *));
+					d->ninst = 0;
+				}
+				d->inst[d->ninst++] = hash_search(cd->installers, &id, HASH_FIND, NULL);
+			}
+		}
+	}
+	SPI_finish();
+}
+
+void
+O2oDealerCacheRefresh(void)
+{
+	Oid			relids[3];
+	uint64		begun;
+	CacheData  *cd;
+
+	if (!O2oCacheStale(&DealerCache, NULL))
+		return;
+	relids[0] = O2oCacheTable("dealer");
+	relids[1] = O2oCacheTable("installer");
+	relids[2] = O2oCacheTable("grid");
+	begun = O2oCacheBuildBegin(&DealerCache);
+	cd = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheData));
+	cd->cxt = AllocSetContextCreate(TopMemoryContext, "o2o dealers", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare("SELECT dealer_id, grid_id, region_id, active, location, service_radius_m "
-						   "FROM o2o.dealer", 0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot, true, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading dealers failed: %s", SPI_result_code_string(rc));
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int32		id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-			DealerInfo *d = hash_search(htab, &id, HASH_ENTER, NULL);
-			Datum		v;
-
-			v = SPI_getbinval(tup, desc, 2, &isnull);
-			d->grid_id = isnull ? -1 : DatumGetInt32(v);
-			v = SPI_getbinval(tup, desc, 3, &isnull);
-			d->region_id = isnull ? 0 : DatumGetInt32(v);
-			d->active = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-			O2oPointArg(SPI_getbinval(tup, desc, 5, &isnull), "o2o_assign", &d->lon, &d->lat);
-			d->radius_m = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
-		}
-		SPI_finish();
+		Build(cd);
 	}
 	PG_CATCH();
 	{
-		MemoryContextDelete(newcxt);
+		MemoryContextDelete(cd->cxt);
+		pfree(cd);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	if (DealerContext)
-		MemoryContextDelete(DealerContext);
-	DealerContext = newcxt;
-	Dealers = htab;
-	O2oCacheBuildDone(&DealerCache, relid, begun);
+	/*
+	 * A caller may still hold pointers into the current data while a
+	 * trigger it fired refreshes the cache: the data before the current
+	 * one is the one freed.
+	 */
+	if (Previous != NULL)
+	{
+		MemoryContextDelete(Previous->cxt);
+		pfree(Previous);
+	}
+	Previous = Current;
+	Current = cd;
+	O2oCacheBuildDoneRels(&DealerCache, relids, 3, begun);
 }
 
 const DealerInfo *
 O2oDealerLookup(int32 dealer_id)
 {
-	if (O2oCacheStale(&DealerCache, NULL))
-		DealerBuild();
-	return hash_search(Dealers, &dealer_id, HASH_FIND, NULL);
+	Assert(Current != NULL);
+	return hash_search(Current->dealers, &dealer_id, HASH_FIND, NULL);
+}
+
+const InstallerInfo *
+O2oInstallerLookup(int32 installer_id)
+{
+	Assert(Current != NULL);
+	return hash_search(Current->installers, &installer_id, HASH_FIND, NULL);
+}
+
+const GridInfo *
+O2oGridLookup(int32 grid_id)
+{
+	Assert(Current != NULL);
+	return hash_search(Current->grids, &grid_id, HASH_FIND, NULL);
+}
+
+const GridInfo *const *
+O2oDealerGrids(int *ngrids)
+{
+	Assert(Current != NULL);
+	*ngrids = Current->ndealer_grids;
+	return Current->dealer_grids;
+}
+
+uint64
+O2oSkillMask(const char *skill)
+{
+	Assert(Current != NULL);
+	for (int k = 0; k < Current->nskills; k++)
+		if (strcmp(Current->skills[k], skill) == 0)
+			return UINT64CONST(1) << k;
+	return 0;
 }

@@ -1,12 +1,24 @@
 /*
  * dealercache.h
- *		A per-backend cache of every dealer's grid, location, radius and
- *		state, so that o2o_assign reads only stock rows from the database.
+ *		A per-backend cache of what o2o_assign reads on every call and what
+ *		changes rarely: every dealer (grid, location, radius, state), its
+ *		active installers (capacity, skills) and every grid's region and
+ *		climate.  Stock and bookings, which change all the time, are read
+ *		from the tables (probe.c).
  */
 #ifndef O2O_DEALERCACHE_H
 #define O2O_DEALERCACHE_H
 
 #include "fmgr.h"
+
+typedef struct InstallerInfo
+{
+	int32		installer_id;	/* hash key */
+	int32		dealer_id;
+	int32		capacity;		/* jobs a day */
+	uint64		skills;			/* one bit per skill, see O2oSkillMask() */
+	bool		active;
+} InstallerInfo;
 
 typedef struct DealerInfo
 {
@@ -17,11 +29,41 @@ typedef struct DealerInfo
 	double		lon,
 				lat,
 				radius_m;
+	int32		ninst;			/* its active installers, by installer_id */
+	const InstallerInfo **inst;
 } DealerInfo;
+
+typedef struct GridInfo
+{
+	int32		grid_id;		/* hash key; -1 gathers dealers outside every grid */
+	bool		exists;			/* a row of o2o.grid */
+	int32		region_id;
+	const char *climate;
+	int32		ndealers;		/* its dealers, by dealer_id */
+	const DealerInfo **dealers;
+	double		minlon,			/* the box around its dealers */
+				minlat,
+				maxlon,
+				maxlat;
+} GridInfo;
 
 extern void O2oDealerCacheInit(void);
 
-/* The dealer, or NULL when there is none with that id. */
+/*
+ * Rebuild the cache if a cached table changed.  The pointers the functions
+ * below return stay valid until the next refresh but one.
+ */
+extern void O2oDealerCacheRefresh(void);
+
+/* The dealer, installer or grid, or NULL when there is none with that id. */
 extern const DealerInfo *O2oDealerLookup(int32 dealer_id);
+extern const InstallerInfo *O2oInstallerLookup(int32 installer_id);
+extern const GridInfo *O2oGridLookup(int32 grid_id);
+
+/* Every grid that has dealers, and how many. */
+extern const GridInfo *const *O2oDealerGrids(int *ngrids);
+
+/* The bit of a skill (a product category) in InstallerInfo.skills; 0 when no installer has it. */
+extern uint64 O2oSkillMask(const char *skill);
 
 #endif							/* O2O_DEALERCACHE_H */

@@ -1,0 +1,62 @@
+/*
+ * probe.h
+ *		Direct index probes of the extension's tables, for the reads on the
+ *		hot path of o2o_assign (stock, bookings, assignments): an index scan
+ *		under a snapshot, without the planner and executor set-up an SPI
+ *		statement costs.  Privileges are checked as a SELECT would.
+ */
+#ifndef O2O_PROBE_H
+#define O2O_PROBE_H
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+#define O2O_PROBE_MAX_KEYS 3
+
+/* one condition of a probe: index column attno (of column colname) <op> value */
+typedef struct O2oProbeKey
+{
+	const char *colname;
+	AttrNumber	attno;
+	StrategyNumber strategy;
+	RegProcedure proc;
+} O2oProbeKey;
+
+typedef struct O2oProbe
+{
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			nkeys;
+	ScanKeyData keys[O2O_PROBE_MAX_KEYS];
+} O2oProbe;
+
+/* Open o2o.table through its index o2o.index, to probe with these keys under snap. */
+extern void O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
+						 const O2oProbeKey *keys, int nkeys, Snapshot snap);
+
+/* The attribute number of a column of the table. */
+extern AttrNumber O2oProbeAttnum(O2oProbe *p, const char *colname);
+
+/* Start a probe with these key values; then O2oProbeNext() until false. */
+extern void O2oProbeStart(O2oProbe *p, const Datum *values);
+
+static inline bool
+O2oProbeNext(O2oProbe *p)
+{
+	return index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+}
+
+static inline Datum
+O2oProbeGet(O2oProbe *p, AttrNumber attno, bool *isnull)
+{
+	return slot_getattr(p->slot, attno, isnull);
+}
+
+extern void O2oProbeClose(O2oProbe *p);
+
+#endif							/* O2O_PROBE_H */
