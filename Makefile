@@ -9,7 +9,7 @@ OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.
 # install scripts live under sql/ but are not regression tests
 DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS      = init version model worldgen grid coverage assign agg pricing
+REGRESS      = init version model worldgen grid coverage assign routing agg pricing
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 ISOLATION    = last_unit one_active grid_invalidation assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test

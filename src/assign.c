@@ -83,6 +83,7 @@ typedef struct Order
 	int32	   *declined;		/* dealers that declined it before */
 	int			ndeclined;
 	bool		read_only;		/* o2o_candidates: read under the query's snapshot */
+	bool		lazy_stock;		/* explaining: read stock only where it decides */
 	DateADT		today;
 } Order;
 
@@ -95,7 +96,7 @@ typedef struct Cand
 	int32		region_id;
 	bool		active;
 	double		radius_m;
-	int32		available;		/* on_hand - reserved; -1: no stock row */
+	int32		available;		/* on_hand - reserved; -1: no stock row; STOCK_UNREAD */
 	double		distance_m;
 	bool		same_grid;
 	bool		excluded;		/* declined this order before */
@@ -381,6 +382,7 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	 * dealers that declined the order before.
 	 */
 	o->read_only = !lock;
+	o->lazy_stock = false;
 	ReadAssignments(o);
 
 	/* the grid: covering, else the nearest within reach */
@@ -529,6 +531,9 @@ AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box
 		AddCand(o, d, avail, box == NULL, cands, ncands, cap);
 	}
 }
+
+/* not read yet: see Order.lazy_stock */
+#define STOCK_UNREAD (-2)
 
 /* units of the SKU available at a dealer; -1 when it has no stock row */
 static int32
@@ -717,6 +722,42 @@ StartDay(const Order *o, const Cand *c)
 	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
 }
 
+/* a grid with dealers near the delivery point, and how near they can be */
+typedef struct NearGrid
+{
+	const GridInfo *g;
+	double		min_m;
+} NearGrid;
+
+static int
+NearGridCmp(const void *a, const void *b)
+{
+	const NearGrid *x = a,
+			   *y = b;
+
+	if (x->min_m != y->min_m)
+		return x->min_m < y->min_m ? -1 : 1;
+	return (x->g->grid_id > y->g->grid_id) - (x->g->grid_id < y->g->grid_id);
+}
+
+/*
+ * A lower bound of the distance from (lon, lat) to any dealer of the grid:
+ * the distance to the nearest point of the box around its dealers, less
+ * what a lon/lat box can bulge towards the pole (at most d^2 tan(lat) / 2R,
+ * for d well under R; near the poles no bound is claimed).
+ */
+static double
+MinDistanceToBox(double lon, double lat, const GridInfo *g)
+{
+	double		d = Haversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
+							  Min(Max(lat, g->minlat), g->maxlat));
+	double		maxlat = Max(fabs(g->minlat), fabs(g->maxlat));
+
+	if (Max(fabs(lat), maxlat) > 80)
+		return 0;
+	return Max(0, d - d * d * tan(Max(fabs(lat), maxlat) * M_PI / 180) / EARTH_RADIUS_M - 1);
+}
+
 /*
  * Find and rank the candidates of an order.  Applies every hard filter
  * (setting reason), loads installers, scores and sorts.
@@ -755,7 +796,8 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 
 			StockOpen(&by_dealer, false, snap);
 			for (int i = 0; g != NULL && i < g->ndealers; i++)
-				AddCand(o, g->dealers[i], DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
+				AddCand(o, g->dealers[i],
+						o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
 						true, &cands, &ncands, &cap);
 		}
 		else
@@ -774,10 +816,17 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
 	{
 		int			first = ncands,
-					ngrids;
+					ngrids,
+					nnear = 0;
 		const GridInfo *const *grids = O2oDealerGrids(&ngrids);
+		NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
 
-		/* dealers of other grids inside the box: each grid's box tells which */
+		/*
+		 * Dealers of other grids inside the box: each grid's box tells which
+		 * grids can have some.  Assigning keeps only the nearest
+		 * max_candidates, so the grids are read nearest first and the search
+		 * stops at a grid none of whose dealers could be among them.
+		 */
 		for (int gi = 0; gi < ngrids; gi++)
 		{
 			const GridInfo *g = grids[gi];
@@ -785,6 +834,27 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 			if (g->grid_id == o->grid_id || g->maxlon < box.minlon || g->minlon > box.maxlon
 				|| g->maxlat < box.minlat || g->minlat > box.maxlat)
 				continue;
+			near[nnear].g = g;
+			near[nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
+			nnear++;
+		}
+		if (!explain && nnear > 1)
+			qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
+		for (int gi = 0; gi < nnear; gi++)
+		{
+			const GridInfo *g = near[gi].g;
+
+			if (!explain)
+			{
+				if (ncands - first > o2o_max_candidates)
+				{
+					qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
+					ncands = first + o2o_max_candidates;
+				}
+				if (ncands - first == o2o_max_candidates
+					&& near[gi].min_m > cands[ncands - 1].distance_m)
+					break;
+			}
 			if (!explain && g->grid_id >= 0)
 			{
 				StockOpen(&by_grid, true, snap);
@@ -799,7 +869,7 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 
 				if (!InBox(&box, d->lon, d->lat) || (!explain && !d->active))
 					continue;
-				avail = DealerAvailable(&by_dealer, sku, d->dealer_id);
+				avail = explain && o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, d->dealer_id);
 				if (explain || avail >= o->qty)
 					AddCand(o, d, avail, false, &cands, &ncands, &cap);
 			}
@@ -811,11 +881,6 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 			ncands = first + o2o_max_candidates;
 		}
 	}
-	if (by_grid.open)
-		O2oProbeClose(&by_grid.p);
-	if (by_dealer.open)
-		O2oProbeClose(&by_dealer.p);
-
 	/* hard filters that need no installer data */
 	for (int i = 0; i < ncands; i++)
 	{
@@ -832,9 +897,21 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 			c->reason = "model not sold in this climate zone";
 		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
 			c->reason = "out of radius";
-		else if (c->available < o->qty)
-			c->reason = "no stock";
+		else
+		{
+			if (c->available == STOCK_UNREAD)
+			{
+				StockOpen(&by_dealer, false, snap);
+				c->available = DealerAvailable(&by_dealer, sku, c->dealer_id);
+			}
+			if (c->available < o->qty)
+				c->reason = "no stock";
+		}
 	}
+	if (by_grid.open)
+		O2oProbeClose(&by_grid.p);
+	if (by_dealer.open)
+		O2oProbeClose(&by_dealer.p);
 
 	/* installers, loads, slots */
 	if (ncands > 0)
@@ -1199,6 +1276,7 @@ O2oAssign(int64 order_id, bool *assigned)
 		int			rc;
 
 		/* the fast path reads only dealers that could serve: explain in full */
+		o.lazy_stock = true;
 		cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER, true);
 		for (int i = 0; i < ncands; i++)
 			if (cands[i].reason == NULL)

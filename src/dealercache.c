@@ -29,7 +29,8 @@ typedef struct CacheData
 {
 	MemoryContext cxt;
 	HTAB	   *dealers;
-	HTAB	   *installers;
+	const DealerInfo **by_id;	/* dealers by id, when ids are dense enough */
+	int32		max_id;
 	HTAB	   *grids;
 	const GridInfo **dealer_grids;	/* the grids that have dealers */
 	int			ndealer_grids;
@@ -140,6 +141,7 @@ Build(CacheData *cd)
 			   *dealers,
 			   *installers;
 	DealerInfo **dlist;
+	InstallerInfo *inst;
 	bool		isnull;
 	HASH_SEQ_STATUS seq;
 	GridInfo   *g;
@@ -155,7 +157,6 @@ Build(CacheData *cd)
 
 	cd->grids = NewHash("o2o grids", sizeof(GridInfo), cd->cxt);
 	cd->dealers = NewHash("o2o dealers", sizeof(DealerInfo), cd->cxt);
-	cd->installers = NewHash("o2o installers", sizeof(InstallerInfo), cd->cxt);
 
 	for (uint64 i = 0; i < grids->numvals; i++)
 	{
@@ -214,35 +215,50 @@ Build(CacheData *cd)
 			cd->dealer_grids[cd->ndealer_grids++] = g;
 
 	/* installers; each dealer's active ones, by installer_id */
+	inst = MemoryContextAlloc(cd->cxt, Max(installers->numvals, 1) * sizeof(InstallerInfo));
 	for (int pass = 0; pass < 2; pass++)
 	{
 		for (uint64 i = 0; i < installers->numvals; i++)
 		{
-			int32		id = DatumGetInt32(Get(installers, i, 1, &isnull));
 			int32		dealer_id = DatumGetInt32(Get(installers, i, 2, &isnull));
-			bool		active = DatumGetBool(Get(installers, i, 5, &isnull));
 			DealerInfo *d = hash_search(cd->dealers, &dealer_id, HASH_FIND, NULL);
-			InstallerInfo *inst;
 
 			if (pass == 0)
 			{
-				inst = hash_search(cd->installers, &id, HASH_ENTER, NULL);
-				inst->dealer_id = dealer_id;
-				inst->capacity = DatumGetInt32(Get(installers, i, 3, &isnull));
-				inst->skills = SkillsOf(cd, Get(installers, i, 4, &isnull));
-				inst->active = active;
-				if (d != NULL && active)
+				inst[i].installer_id = DatumGetInt32(Get(installers, i, 1, &isnull));
+				inst[i].dealer_id = dealer_id;
+				inst[i].capacity = DatumGetInt32(Get(installers, i, 3, &isnull));
+				inst[i].skills = SkillsOf(cd, Get(installers, i, 4, &isnull));
+				inst[i].active = DatumGetBool(Get(installers, i, 5, &isnull));
+				if (d != NULL && inst[i].active)
 					d->ninst++;
 			}
-			else if (d != NULL && active)
+			else if (d != NULL && inst[i].active)
 			{
 				if (d->inst == NULL)
 				{
 					d->inst = MemoryContextAlloc(cd->cxt, d->ninst * sizeof(InstallerInfo *));
 					d->ninst = 0;
 				}
-				d->inst[d->ninst++] = hash_search(cd->installers, &id, HASH_FIND, NULL);
+				d->inst[d->ninst++] = &inst[i];
 			}
+		}
+	}
+
+	/* a direct table of the dealers when their ids are dense enough */
+	cd->by_id = NULL;
+	cd->max_id = -1;
+	if (dealers->numvals > 0)
+	{
+		int32		min_id = dlist[0]->dealer_id,
+					max_id = dlist[dealers->numvals - 1]->dealer_id;	/* read by dealer_id */
+
+		if (min_id >= 0 && max_id < 4 * (int64) dealers->numvals + 1024)
+		{
+			cd->by_id = MemoryContextAllocZero(cd->cxt, (max_id + 1) * sizeof(DealerInfo *));
+			for (uint64 i = 0; i < dealers->numvals; i++)
+				cd->by_id[dlist[i]->dealer_id] = dlist[i];
+			cd->max_id = max_id;
 		}
 	}
 	SPI_finish();
@@ -294,14 +310,9 @@ const DealerInfo *
 O2oDealerLookup(int32 dealer_id)
 {
 	Assert(Current != NULL);
+	if (Current->by_id != NULL)
+		return dealer_id >= 0 && dealer_id <= Current->max_id ? Current->by_id[dealer_id] : NULL;
 	return hash_search(Current->dealers, &dealer_id, HASH_FIND, NULL);
-}
-
-const InstallerInfo *
-O2oInstallerLookup(int32 installer_id)
-{
-	Assert(Current != NULL);
-	return hash_search(Current->installers, &installer_id, HASH_FIND, NULL);
 }
 
 const GridInfo *

@@ -13,7 +13,7 @@
 
 typedef struct InstallerInfo
 {
-	int32		installer_id;	/* hash key */
+	int32		installer_id;
 	int32		dealer_id;
 	int32		capacity;		/* jobs a day */
 	uint64		skills;			/* one bit per skill, see O2oSkillMask() */
@@ -55,9 +55,8 @@ extern void O2oDealerCacheInit(void);
  */
 extern void O2oDealerCacheRefresh(void);
 
-/* The dealer, installer or grid, or NULL when there is none with that id. */
+/* The dealer or grid, or NULL when there is none with that id. */
 extern const DealerInfo *O2oDealerLookup(int32 dealer_id);
-extern const InstallerInfo *O2oInstallerLookup(int32 installer_id);
 extern const GridInfo *O2oGridLookup(int32 grid_id);
 
 /* Every grid that has dealers, and how many. */
