@@ -27,3 +27,8 @@ CREATE TRIGGER installer_changed
 -- (which changes no indexed column) is a HOT update; pages written from
 -- now on get it
 ALTER TABLE o2o.stock SET (fillfactor = 90);
+
+-- o2o_assign takes the dealers of a grid holding a SKU from this index alone
+-- and reads the stock rows of the nearest only
+DROP INDEX o2o.stock_sku_grid_idx;
+CREATE INDEX stock_sku_grid_idx ON o2o.stock (sku, grid_id) INCLUDE (dealer_id);

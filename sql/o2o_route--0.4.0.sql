@@ -116,7 +116,7 @@ CREATE TABLE o2o.stock (
 	CONSTRAINT stock_reserved_check CHECK (reserved >= 0 AND reserved <= on_hand)
 ) WITH (fillfactor = 90);
 CREATE INDEX stock_sku_idx ON o2o.stock (sku);
-CREATE INDEX stock_sku_grid_idx ON o2o.stock (sku, grid_id);
+CREATE INDEX stock_sku_grid_idx ON o2o.stock (sku, grid_id) INCLUDE (dealer_id);
 COMMENT ON TABLE o2o.stock IS 'units per dealer and SKU; 0 <= reserved <= on_hand always holds';
 
 CREATE TABLE o2o.installer (

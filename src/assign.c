@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -491,6 +492,18 @@ StockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
 	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
 	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
+	if (by_grid)
+	{
+		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */
+		Form_pg_index ix = sp->p.index->rd_index;
+
+		if (ix->indnatts < 3 || ix->indkey.values[2] != sp->a_dealer)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("index o2o.stock_sku_grid_idx does not include dealer_id"),
+					 errhint("ALTER EXTENSION o2o_route UPDATE.")));
+		O2oProbeWantIndexTuples(&sp->p);
+	}
 	sp->open = true;
 }
 
@@ -503,33 +516,80 @@ StockAvailable(StockProbe *sp)
 		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull));
 }
 
+/* a stock row found in the index, to be read if near enough */
+typedef struct StockEntry
+{
+	ItemPointerData tid;
+	const DealerInfo *d;
+	double		distance_m;
+} StockEntry;
+
+static int
+StockEntryCmp(const void *a, const void *b)
+{
+	const StockEntry *x = a,
+			   *y = b;
+
+	if (x->distance_m != y->distance_m)
+		return x->distance_m < y->distance_m ? -1 : 1;
+	return (x->d->dealer_id > y->d->dealer_id) - (x->d->dealer_id < y->d->dealer_id);
+}
+
 /*
- * Assigning: the active dealers of one grid with qty units of the SKU
- * available, from its stock rows; with a box, only those of other grids
- * than the order's inside the box.
+ * Assigning: the nearest o2o_route.max_candidates active dealers of one
+ * grid with qty units of the SKU available; with a box, only those of
+ * other grids than the order's inside the box.  The index gives every
+ * dealer of the grid that has a row for the SKU; only the rows of the
+ * nearest are read from the table, until enough have the units.
  */
 static void
 AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box,
 			 Cand **cands, int *ncands, int *cap)
 {
 	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
+	StockEntry *e = NULL;
+	int			n = 0,
+				size = 0,
+				found = 0;
+	ItemPointerData tid;
 
 	O2oProbeStart(&sp->p, v);
-	while (O2oProbeNext(&sp->p))
+	while (O2oProbeNextEntry(&sp->p, &tid))
 	{
 		bool		isnull;
-		int32		avail = StockAvailable(sp);
-		const DealerInfo *d;
+		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(O2oProbeIndexGet(&sp->p, 3, &isnull)));
 
-		if (avail < o->qty)
-			continue;
-		d = O2oDealerLookup(DatumGetInt32(O2oProbeGet(&sp->p, sp->a_dealer, &isnull)));
 		if (d == NULL || !d->active)
 			continue;
 		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
 			continue;
-		AddCand(o, d, avail, box == NULL, cands, ncands, cap);
+		if (n == size)
+		{
+			size = Max(size * 2, 64);
+			e = e ? repalloc(e, size * sizeof(StockEntry)) : palloc(size * sizeof(StockEntry));
+		}
+		e[n].tid = tid;
+		e[n].d = d;
+		e[n].distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
+		n++;
 	}
+	if (n > o2o_max_candidates)
+		qsort(e, n, sizeof(StockEntry), StockEntryCmp);
+	for (int i = 0; i < n && found < o2o_max_candidates; i++)
+	{
+		int32		avail;
+
+		/* an entry of a row version this snapshot does not see finds nothing */
+		if (!O2oProbeFetch(&sp->p, &e[i].tid))
+			continue;
+		avail = StockAvailable(sp);
+		if (avail < o->qty)
+			continue;
+		AddCand(o, e[i].d, avail, box == NULL, cands, ncands, cap);
+		found++;
+	}
+	if (e != NULL)
+		pfree(e);
 }
 
 /* not read yet: see Order.lazy_stock */

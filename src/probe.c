@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "access/itup.h"
+#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
@@ -62,6 +64,8 @@ O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 	}
 	p->scan = index_beginscan(p->heap, p->index, snap, nkeys, 0);
 	p->slot = table_slot_create(p->heap, NULL);
+	p->snap = snap;
+	p->fetch = NULL;
 }
 
 AttrNumber
@@ -85,8 +89,45 @@ O2oProbeStart(O2oProbe *p, const Datum *values)
 }
 
 void
+O2oProbeWantIndexTuples(O2oProbe *p)
+{
+	p->scan->xs_want_itup = true;
+	p->fetch = table_index_fetch_begin(p->heap);
+}
+
+bool
+O2oProbeNextEntry(O2oProbe *p, ItemPointer tid)
+{
+	ItemPointer t = index_getnext_tid(p->scan, ForwardScanDirection);
+
+	if (t == NULL)
+		return false;
+	*tid = *t;
+	return true;
+}
+
+Datum
+O2oProbeIndexGet(O2oProbe *p, int index_attno, bool *isnull)
+{
+	Assert(p->scan->xs_itup != NULL);
+	return index_getattr(p->scan->xs_itup, index_attno, p->scan->xs_itupdesc, isnull);
+}
+
+bool
+O2oProbeFetch(O2oProbe *p, ItemPointer tid)
+{
+	bool		call_again = false,
+				all_dead = false;
+
+	Assert(p->fetch != NULL);
+	return table_index_fetch_tuple(p->fetch, tid, p->snap, p->slot, &call_again, &all_dead);
+}
+
+void
 O2oProbeClose(O2oProbe *p)
 {
+	if (p->fetch != NULL)
+		table_index_fetch_end(p->fetch);
 	index_endscan(p->scan);
 	ExecDropSingleTupleTableSlot(p->slot);
 	index_close(p->index, NoLock);	/* locks are kept to the end of the transaction */

@@ -31,6 +31,8 @@ typedef struct O2oProbe
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	Snapshot	snap;
+	struct IndexFetchTableData *fetch;	/* for O2oProbeFetch */
 	int			nkeys;
 	ScanKeyData keys[O2O_PROBE_MAX_KEYS];
 } O2oProbe;
@@ -56,6 +58,18 @@ O2oProbeGet(O2oProbe *p, AttrNumber attno, bool *isnull)
 {
 	return slot_getattr(p->slot, attno, isnull);
 }
+
+/*
+ * Reading the index alone, then the table for chosen entries only: after
+ * O2oProbeWantIndexTuples(), O2oProbeNextEntry() returns each matching
+ * entry's heap TID and leaves its index tuple readable with
+ * O2oProbeIndexGet(); O2oProbeFetch() reads the row version of a TID that
+ * the snapshot sees, if any, into the slot.
+ */
+extern void O2oProbeWantIndexTuples(O2oProbe *p);
+extern bool O2oProbeNextEntry(O2oProbe *p, ItemPointer tid);
+extern Datum O2oProbeIndexGet(O2oProbe *p, int index_attno, bool *isnull);
+extern bool O2oProbeFetch(O2oProbe *p, ItemPointer tid);
 
 extern void O2oProbeClose(O2oProbe *p);
 
