@@ -1,6 +1,8 @@
 -- o2o_assign on a generated world, checked against what it must equal:
---  * the dealer it picks is the first of o2o_candidates (which reads every
---    dealer of the grid and around it) when nothing is truncated;
+--  * the dealer it picks and the runners-up it records are the first of
+--    o2o_candidates (which reads and scores every dealer of the grid and
+--    around it) when nothing is truncated -- though it reads the installers
+--    and bookings only of dealers whose score can still make the top;
 --  * with o2o_route.max_candidates = 3 the dealers of other grids it weighs are
 --    the 3 nearest holding the units, found by brute force in SQL -- the
 --    search that skips grids too far away to matter loses none of them.
@@ -20,15 +22,17 @@ CREATE FUNCTION pg_temp.meters(a geometry, b geometry) RETURNS float8 LANGUAGE s
 $$;
 
 -- 1. fast path = full explanation, order after order (each assignment changes
--- stock and bookings for the next), under every cross-grid policy
+-- stock and bookings for the next), under every cross-grid policy: the winner
+-- and the runners-up it records are the first of o2o_candidates (under
+-- fallback, of the winner's side: in-grid dealers are weighed alone first)
 SET o2o_route.max_candidates = 10000;
 CREATE TABLE pg_temp.agree (policy text, orders int, assigned int, same int);
 DO $$
 DECLARE
 	p text;
 	o bigint;
-	expected int;
-	got int;
+	expected int[];
+	got int[];
 	n int; a int; s int;
 BEGIN
 	FOREACH p IN ARRAY ARRAY['never', 'fallback', 'free'] LOOP
@@ -37,11 +41,20 @@ BEGIN
 		FOR o IN SELECT order_id FROM o2o.orders
 				  WHERE status = 'pending' AND order_id % 3 = array_position(ARRAY['never', 'fallback', 'free'], p) - 1
 				  ORDER BY order_id LIMIT 150 LOOP
-			expected := (SELECT dealer_id FROM o2o_candidates(o, 1) WHERE rank = 1);
-			got := o2o_assign(o);
+			CREATE TEMP TABLE ranked AS SELECT rank, dealer_id, same_grid FROM o2o_candidates(o, 20) WHERE eligible;
+			PERFORM o2o_assign(o);
+			got := ARRAY(SELECT (c->>'dealer_id')::int
+						   FROM o2o.assignment x,
+								jsonb_array_elements(jsonb_build_array(x.detail->'winner') || (x.detail->'runners_up'))
+								WITH ORDINALITY AS e(c, i)
+						  WHERE x.order_id = o AND x.state = 'active' ORDER BY i);
+			expected := ARRAY(SELECT dealer_id FROM ranked
+							   WHERE p <> 'fallback' OR same_grid = (SELECT same_grid FROM ranked WHERE rank = 1)
+							   ORDER BY rank LIMIT 4);
+			DROP TABLE ranked;
 			n := n + 1;
-			a := a + (got IS NOT NULL)::int;
-			s := s + (got IS NOT DISTINCT FROM expected)::int;
+			a := a + (cardinality(got) > 0)::int;
+			s := s + (got = expected)::int;
 		END LOOP;
 		INSERT INTO pg_temp.agree VALUES (p, n, a, s);
 	END LOOP;

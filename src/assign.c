@@ -118,8 +118,30 @@ typedef struct Cand
 				s_load,
 				penalty,
 				score;
-	const char *reason;			/* NULL: eligible */
+	const char *reason;			/* NULL: eligible (or not evaluated yet) */
+	bool		evaluated;		/* installers read, eligibility and score final */
+	double		bound;			/* the score it can reach at most (load 0) */
 } Cand;
+
+/*
+ * The candidates of one ranking, and what evaluating more of them needs:
+ * o2o_assign evaluates (reads the installers and bookings of) only the
+ * candidates that can still be among the best, see Settle().
+ */
+typedef struct Ranking
+{
+	const Order *o;
+	Cand	   *cands;
+	int			ncands;
+	Snapshot	snap;
+	DateADT		start;			/* the bookings window: [start, start + window) */
+	int			window;
+	uint64		skill;			/* the installers' skill the model needs */
+	O2oProbe	bookings;
+	bool		bookings_open;
+	AttrNumber	a_day,
+				a_booked;
+} Ranking;
 
 typedef struct Plans
 {
@@ -606,90 +628,71 @@ DealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id)
 }
 
 /*
- * Installers of the candidates that passed the other filters, with their
- * bookings over [start, start + horizon): the load of each dealer and, for
- * installations, each skilled installer's first free day.
+ * The installers of a candidate with their bookings over the window: the
+ * load of the dealer and, for installations, each skilled installer's
+ * bookings per day.
  */
 static void
-LoadInstallers(const Order *o, Cand *cands, int ncands, DateADT start, int horizon, Snapshot snap)
+LoadInstallers(Ranking *r, Cand *c)
 {
 	static const O2oProbeKey keys[3] = {
 		{"installer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
 		{"day", 2, BTGreaterEqualStrategyNumber, F_DATE_GE},
 		{"day", 2, BTLessStrategyNumber, F_DATE_LT}
 	};
-	uint64		skill = O2oSkillMask(o->category);
-	O2oProbe	p;
-	bool		open = false;
-	AttrNumber	a_day = InvalidAttrNumber,
-				a_booked = InvalidAttrNumber;
+	const DealerInfo *d = c->d;
+	int			window = r->window;
+	double		cap_total = 0,
+				booked_total = 0;
 
-	for (int ci = 0; ci < ncands; ci++)
+	if (d->ninst > 0)
 	{
-		Cand	   *c = &cands[ci];
-		const DealerInfo *d = c->d;
-		double		cap_total = 0,
-					booked_total = 0;
-
-		if (c->reason != NULL)
-			continue;
-		if (d->ninst > 0)
+		c->inst_id = palloc(d->ninst * sizeof(int32));
+		c->inst_cap = palloc(d->ninst * sizeof(int32));
+		c->inst_booked = palloc(d->ninst * sizeof(int32 *));
+		c->inst_first_free = palloc(d->ninst * sizeof(int32));
+		c->inst_load = palloc(d->ninst * sizeof(double));
+		if (!r->bookings_open)
 		{
-			c->inst_id = palloc(d->ninst * sizeof(int32));
-			c->inst_cap = palloc(d->ninst * sizeof(int32));
-			c->inst_booked = palloc(d->ninst * sizeof(int32 *));
-			c->inst_first_free = palloc(d->ninst * sizeof(int32));
-			c->inst_load = palloc(d->ninst * sizeof(double));
+			O2oProbeOpen(&r->bookings, "installer_day", "installer_day_pkey", keys, 3, r->snap);
+			r->a_day = O2oProbeAttnum(&r->bookings, "day");
+			r->a_booked = O2oProbeAttnum(&r->bookings, "booked");
+			r->bookings_open = true;
 		}
-		if (!open && d->ninst > 0)
-		{
-			O2oProbeOpen(&p, "installer_day", "installer_day_pkey", keys, 3, snap);
-			a_day = O2oProbeAttnum(&p, "day");
-			a_booked = O2oProbeAttnum(&p, "booked");
-			open = true;
-		}
-		for (int i = 0; i < d->ninst; i++)
-		{
-			const InstallerInfo *inst = d->inst[i];
-			int32	   *booked = palloc0(horizon * sizeof(int32));
-			double		inst_booked = 0;
-			Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(start),
-			DateADTGetDatum(start + horizon)};
-
-			O2oProbeStart(&p, v);
-			while (O2oProbeNext(&p))
-			{
-				bool		isnull;
-				int			di = DatumGetDateADT(O2oProbeGet(&p, a_day, &isnull)) - start;
-				int32		b = DatumGetInt32(O2oProbeGet(&p, a_booked, &isnull));
-
-				if (di >= 0 && di < horizon)
-					booked[di] = b;
-				inst_booked += b;
-			}
-			cap_total += (double) inst->capacity * horizon;
-			booked_total += inst_booked;
-			if (inst->skills & skill)
-			{
-				int			k = c->ninst++;
-
-				c->inst_id[k] = inst->installer_id;
-				c->inst_cap[k] = inst->capacity;
-				c->inst_booked[k] = booked;
-				c->inst_first_free[k] = -1;
-				for (int di = 0; di < horizon; di++)
-					if (booked[di] < inst->capacity)
-					{
-						c->inst_first_free[k] = di;
-						break;
-					}
-				c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * horizon));
-			}
-		}
-		c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
 	}
-	if (open)
-		O2oProbeClose(&p);
+	for (int i = 0; i < d->ninst; i++)
+	{
+		const InstallerInfo *inst = d->inst[i];
+		int32	   *booked = palloc0(window * sizeof(int32));
+		double		inst_booked = 0;
+		Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(r->start),
+		DateADTGetDatum(r->start + window)};
+
+		O2oProbeStart(&r->bookings, v);
+		while (O2oProbeNext(&r->bookings))
+		{
+			bool		isnull;
+			int			di = DatumGetDateADT(O2oProbeGet(&r->bookings, r->a_day, &isnull)) - r->start;
+			int32		b = DatumGetInt32(O2oProbeGet(&r->bookings, r->a_booked, &isnull));
+
+			if (di >= 0 && di < window)
+				booked[di] = b;
+			inst_booked += b;
+		}
+		cap_total += (double) inst->capacity * window;
+		booked_total += inst_booked;
+		if (inst->skills & r->skill)
+		{
+			int			k = c->ninst++;
+
+			c->inst_id[k] = inst->installer_id;
+			c->inst_cap[k] = inst->capacity;
+			c->inst_booked[k] = booked;
+			c->inst_first_free[k] = -1;
+			c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * window));
+		}
+	}
+	c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
 }
 
 /* the installer a candidate would use: earliest free day, then idlest, then lowest id */
@@ -782,6 +785,125 @@ StartDay(const Order *o, const Cand *c)
 	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
 }
 
+/* the score a candidate can reach at most: its score with nothing booked */
+static double
+Bound(const Order *o, const Cand *c)
+{
+	Cand		t = *c;
+
+	t.dealer_load = 0;
+	t.installer_id = -1;
+	Score(o, &t);
+	return t.score;
+}
+
+/* Read a candidate's installers and bookings: its eligibility, installer and score. */
+static void
+Evaluate(Ranking *r, Cand *c)
+{
+	const Order *o = r->o;
+	int			horizon = o2o_promise_horizon_days;
+
+	LoadInstallers(r, c);
+	if (o->needs_install)
+	{
+		int			offset = StartDay(o, c) - r->start;
+
+		/* a slot counts only from this candidate's own start day */
+		for (int k = 0; k < c->ninst; k++)
+		{
+			int			f = -1;
+
+			for (int di = offset; di < offset + horizon; di++)
+				if (c->inst_booked[k][di] < c->inst_cap[k])
+				{
+					f = di;
+					break;
+				}
+			c->inst_first_free[k] = f;
+		}
+		if (c->ninst == 0)
+			c->reason = "no installer with the skill";
+		else
+		{
+			PickInstaller(c);
+			if (c->installer_id < 0)
+				c->reason = "no free slot";
+		}
+	}
+	if (c->reason == NULL)
+		Score(o, c);
+	c->evaluated = true;
+}
+
+/* CandCmp, with the bound standing in for the score of a candidate not evaluated yet */
+static int
+CandBoundCmp(const void *a, const void *b)
+{
+	const Cand *x = a,
+			   *y = b;
+
+	if ((x->reason == NULL) != (y->reason == NULL))
+		return x->reason == NULL ? -1 : 1;
+	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
+		return x->same_grid ? -1 : 1;
+	if (x->reason == NULL)
+	{
+		double		sx = x->evaluated ? x->score : x->bound,
+					sy = y->evaluated ? y->score : y->bound;
+
+		if (sx != sy)
+			return sx > sy ? -1 : 1;
+	}
+	if (x->distance_m != y->distance_m)
+		return x->distance_m < y->distance_m ? -1 : 1;
+	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
+}
+
+/*
+ * Make positions from .. from + need - 1 hold, in order, the best
+ * candidates of those from position `from` on, evaluating only what that
+ * takes.  A candidate not evaluated yet is ranked by its bound; once the
+ * first `need` in that order are all evaluated, no other can beat them, as
+ * evaluating can only lower a score.  Rows before `from` stay where they are.
+ */
+static void
+Settle(Ranking *r, int from, int need)
+{
+	bool		changed = true;
+
+	while (changed)
+	{
+		int			seen = 0;
+
+		changed = false;
+		if (r->ncands - from > 1)
+			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandBoundCmp);
+		for (int i = from; i < r->ncands && seen < need; i++)
+		{
+			Cand	   *c = &r->cands[i];
+
+			if (c->reason != NULL)
+				break;			/* the rejected come last */
+			if (!c->evaluated)
+			{
+				Evaluate(r, c);
+				changed = true;
+			}
+			seen++;
+		}
+	}
+}
+
+static void
+RankEnd(Ranking *r)
+{
+	if (r->bookings_open)
+		O2oProbeClose(&r->bookings);
+	r->bookings_open = false;
+	UnregisterSnapshot(r->snap);
+}
+
 /* a grid with dealers near the delivery point, and how near they can be */
 typedef struct NearGrid
 {
@@ -819,11 +941,13 @@ MinDistanceToBox(double lon, double lat, const GridInfo *g)
 }
 
 /*
- * Find and rank the candidates of an order.  Applies every hard filter
- * (setting reason), loads installers, scores and sorts.
+ * Find the candidates of an order and apply the hard filters (setting
+ * reason).  Explaining, every candidate is evaluated and the list sorted;
+ * assigning, only the bounds are computed, and Settle() evaluates and
+ * orders as far as needed.  RankEnd() when done.
  */
-static Cand *
-Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
+static void
+Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 {
 	Cand	   *cands = NULL;
 	int			ncands = 0,
@@ -973,54 +1097,27 @@ Rank(Order *o, int *ncands_out, bool include_other_grids, bool explain)
 	if (by_dealer.open)
 		O2oProbeClose(&by_dealer.p);
 
-	/* installers, loads, slots */
-	if (ncands > 0)
+	r->o = o;
+	r->cands = cands;
+	r->ncands = ncands;
+	r->snap = snap;
+	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
+	r->window = horizon + o2o_travel_days;
+	r->skill = O2oSkillMask(o->category);
+	r->bookings_open = false;
+	for (int i = 0; i < ncands; i++)
 	{
-		/* one window for every candidate: the earliest start day */
-		DateADT		start = o->today + 1;
+		Cand	   *c = &cands[i];
 
-		LoadInstallers(o, cands, ncands, start, horizon + o2o_travel_days, snap);
-		for (int i = 0; i < ncands; i++)
-		{
-			Cand	   *c = &cands[i];
-
-			if (c->reason != NULL)
-				continue;
-			if (o->needs_install)
-			{
-				int			offset = StartDay(o, c) - start;
-
-				/* a slot counts only from this candidate's own start day */
-				for (int k = 0; k < c->ninst; k++)
-				{
-					int			f = -1;
-
-					for (int di = offset; di < offset + horizon; di++)
-						if (c->inst_booked[k][di] < c->inst_cap[k])
-						{
-							f = di;
-							break;
-						}
-					c->inst_first_free[k] = f;
-				}
-				if (c->ninst == 0)
-					c->reason = "no installer with the skill";
-				else
-				{
-					PickInstaller(c);
-					if (c->installer_id < 0)
-						c->reason = "no free slot";
-				}
-			}
-			if (c->reason == NULL)
-				Score(o, c);
-		}
+		if (c->reason != NULL)
+			continue;
+		if (explain)
+			Evaluate(r, c);
+		else
+			c->bound = Bound(o, c);
 	}
-	UnregisterSnapshot(snap);
-	if (ncands > 1)
+	if (explain && ncands > 1)
 		qsort(cands, ncands, sizeof(Cand), CandCmp);
-	*ncands_out = ncands;
-	return cands;
 }
 
 /* JSON of one candidate's decision parts */
@@ -1203,15 +1300,17 @@ AddEvent(const Order *o, const char *event, const char *status, const char *deta
 
 /* Reserve for the best candidate that still can; -1 when none can. */
 static int
-Choose(Order *o, Cand *cands, int ncands)
+Choose(Ranking *r)
 {
-	for (int i = 0; i < ncands; i++)
+	for (int i = 0; i < r->ncands; i++)
 	{
-		Cand	   *c = &cands[i];
+		Cand	   *c;
 
+		Settle(r, i, 1);
+		c = &r->cands[i];
 		if (c->reason != NULL)
 			break;				/* eligible ones come first */
-		if (TryReserve(o, c))
+		if (TryReserve(r->o, c))
 			return i;
 		if (c->reason == NULL)
 			c->reason = "reserved meanwhile";
@@ -1223,6 +1322,7 @@ int32
 O2oAssign(int64 order_id, bool *assigned)
 {
 	Order		o;
+	Ranking		r;
 	Cand	   *cands;
 	int			ncands,
 				win;
@@ -1249,14 +1349,20 @@ O2oAssign(int64 order_id, bool *assigned)
 				 errdetail("Only pending or unassignable orders can be assigned.")));
 
 	/* in-grid dealers first; other grids when the policy lets them compete */
-	cands = Rank(&o, &ncands, o2o_cross_grid == O2O_CROSS_FREE, false);
-	win = o.grid_id >= 0 ? Choose(&o, cands, ncands) : -1;
+	Rank(&o, &r, o2o_cross_grid == O2O_CROSS_FREE, false);
+	win = o.grid_id >= 0 ? Choose(&r) : -1;
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
 	{
 		/* nobody of the grid could: rank again with the neighbours */
-		cands = Rank(&o, &ncands, true, false);
-		win = Choose(&o, cands, ncands);
+		RankEnd(&r);
+		Rank(&o, &r, true, false);
+		win = Choose(&r);
 	}
+	if (win >= 0)
+		Settle(&r, win + 1, 3);	/* the runners-up, for the explanation */
+	RankEnd(&r);
+	cands = r.cands;
+	ncands = r.ncands;
 
 	if (win >= 0)
 	{
@@ -1337,7 +1443,10 @@ O2oAssign(int64 order_id, bool *assigned)
 
 		/* the fast path reads only dealers that could serve: explain in full */
 		o.lazy_stock = true;
-		cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER, true);
+		Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
+		RankEnd(&r);
+		cands = r.cands;
+		ncands = r.ncands;
 		for (int i = 0; i < ncands; i++)
 			if (cands[i].reason == NULL)
 				cands[i].reason = "reserved meanwhile";
@@ -1385,6 +1494,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	int64		order_id = PG_GETARG_INT64(0);
 	int32		k = PG_GETARG_INT32(1);
 	Order		o;
+	Ranking		r;
 	Cand	   *cands;
 	int			ncands,
 				rank = 0;
@@ -1400,7 +1510,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
 	LoadOrder(&o, order_id, false);
-	cands = Rank(&o, &ncands, o2o_cross_grid != O2O_CROSS_NEVER, true);
+	Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
+	RankEnd(&r);
+	cands = r.cands;
+	ncands = r.ncands;
 	for (int i = 0; i < ncands; i++)
 	{
 		Cand	   *c = &cands[i];
