@@ -62,42 +62,46 @@ END $$;
 SELECT policy, orders, assigned > orders / 2 AS most_assigned, orders - same AS disagreements FROM pg_temp.agree;
 RESET o2o_route.cross_grid;
 
--- 2. the nearest max_candidates of other grids
+-- 2. the nearest max_candidates of other grids, for 1 and for 3
 SET o2o_route.cross_grid = 'free';
-SET o2o_route.max_candidates = 3;
-CREATE TABLE pg_temp.nearest (orders int, weighed int, wrong int);
+CREATE TABLE pg_temp.nearest (k int, orders int, weighed int, wrong int);
 DO $$
 DECLARE
+	k int;
 	o record;
 	nearest int[];
 	weighed int[];
-	n int := 0; w int := 0; bad int := 0;
+	n int; w int; bad int;
 	dlat constant float8 := 60000 / (6371008.8 * pi() / 180);
 BEGIN
-	FOR o IN SELECT order_id, sku, qty, location, grid_id FROM o2o.orders
-			  WHERE status = 'pending' AND grid_id IS NOT NULL ORDER BY order_id LIMIT 300 LOOP
-		-- brute force: active dealers of other grids in the box with the units, nearest first
-		nearest := ARRAY(
-			SELECT d.dealer_id FROM o2o.dealer d JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = o.sku
-			 WHERE d.active AND d.grid_id <> o.grid_id AND s.on_hand - s.reserved >= o.qty
-			   AND ST_Y(d.location) BETWEEN ST_Y(o.location) - dlat AND ST_Y(o.location) + dlat
-			   AND ST_X(d.location) BETWEEN ST_X(o.location) - dlat / cos(radians(ST_Y(o.location)))
-										AND ST_X(o.location) + dlat / cos(radians(ST_Y(o.location)))
-			 ORDER BY pg_temp.meters(o.location, d.location), d.dealer_id LIMIT 3);
-		PERFORM o2o_assign(o.order_id);
-		-- the other grids' dealers the assignment weighed: winner and runners-up
-		weighed := ARRAY(
-			SELECT (c->>'dealer_id')::int
-			  FROM o2o.assignment a,
-				   jsonb_array_elements(jsonb_build_array(a.detail->'winner') || (a.detail->'runners_up')) c
-			 WHERE a.order_id = o.order_id AND NOT (c->>'same_grid')::boolean);
-		n := n + 1;
-		w := w + coalesce(cardinality(weighed), 0);
-		bad := bad + (NOT weighed <@ nearest)::int;
+	FOREACH k IN ARRAY ARRAY[1, 3] LOOP
+		PERFORM set_config('o2o_route.max_candidates', k::text, false);
+		n := 0; w := 0; bad := 0;
+		FOR o IN SELECT order_id, sku, qty, location, grid_id FROM o2o.orders
+				  WHERE status = 'pending' AND grid_id IS NOT NULL ORDER BY order_id LIMIT 200 LOOP
+			-- brute force: active dealers of other grids in the box with the units, nearest first
+			nearest := ARRAY(
+				SELECT d.dealer_id FROM o2o.dealer d JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.sku = o.sku
+				 WHERE d.active AND d.grid_id <> o.grid_id AND s.on_hand - s.reserved >= o.qty
+				   AND ST_Y(d.location) BETWEEN ST_Y(o.location) - dlat AND ST_Y(o.location) + dlat
+				   AND ST_X(d.location) BETWEEN ST_X(o.location) - dlat / cos(radians(ST_Y(o.location)))
+											AND ST_X(o.location) + dlat / cos(radians(ST_Y(o.location)))
+				 ORDER BY pg_temp.meters(o.location, d.location), d.dealer_id LIMIT k);
+			PERFORM o2o_assign(o.order_id);
+			-- the other grids' dealers the assignment weighed: winner and runners-up
+			weighed := ARRAY(
+				SELECT (c->>'dealer_id')::int
+				  FROM o2o.assignment a,
+					   jsonb_array_elements(jsonb_build_array(a.detail->'winner') || (a.detail->'runners_up')) c
+				 WHERE a.order_id = o.order_id AND NOT (c->>'same_grid')::boolean);
+			n := n + 1;
+			w := w + coalesce(cardinality(weighed), 0);
+			bad := bad + (NOT weighed <@ nearest)::int;
+		END LOOP;
+		INSERT INTO pg_temp.nearest VALUES (k, n, w, bad);
 	END LOOP;
-	INSERT INTO pg_temp.nearest VALUES (n, w, bad);
 END $$;
-SELECT orders, weighed > orders AS many_weighed, wrong FROM pg_temp.nearest;
+SELECT k, orders, weighed >= orders / 2 AS many_weighed, wrong FROM pg_temp.nearest;
 RESET o2o_route.cross_grid;
 RESET o2o_route.max_candidates;
 

@@ -565,7 +565,7 @@ StockEntryCmp(const void *a, const void *b)
  * nearest are read from the table, until enough have the units.
  */
 static void
-AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box,
+AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box, double limit_m,
 			 Cand **cands, int *ncands, int *cap)
 {
 	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
@@ -580,11 +580,15 @@ AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box
 	{
 		bool		isnull;
 		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(O2oProbeIndexGet(&sp->p, 3, &isnull)));
+		double		dist;
 
 		if (d == NULL || !d->active)
 			continue;
 		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
 			continue;
+		dist = Haversine(o->lon, o->lat, d->lon, d->lat);
+		if (dist > limit_m)
+			continue;			/* farther than enough others already found */
 		if (n == size)
 		{
 			size = Max(size * 2, 64);
@@ -592,7 +596,7 @@ AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box
 		}
 		e[n].tid = tid;
 		e[n].d = d;
-		e[n].distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
+		e[n].distance_m = dist;
 		n++;
 	}
 	if (n > o2o_max_candidates)
@@ -988,7 +992,7 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 		{
 			/* the dealers of the grid that hold the units */
 			StockOpen(&by_grid, true, snap);
-			AddGridStock(o, &by_grid, sku, o->grid_id, NULL, &cands, &ncands, &cap);
+			AddGridStock(o, &by_grid, sku, o->grid_id, NULL, INFINITY, &cands, &ncands, &cap);
 			if (ncands > o2o_max_candidates)
 			{
 				/* the nearest max_candidates of them */
@@ -1027,22 +1031,21 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 		for (int gi = 0; gi < nnear; gi++)
 		{
 			const GridInfo *g = near[gi].g;
+			double		limit = INFINITY;
 
-			if (!explain)
+			if (!explain && ncands - first >= o2o_max_candidates)
 			{
-				if (ncands - first > o2o_max_candidates)
-				{
-					qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
-					ncands = first + o2o_max_candidates;
-				}
-				if (ncands - first == o2o_max_candidates
-					&& near[gi].min_m > cands[ncands - 1].distance_m)
+				/* the nearest max_candidates so far; a grid must beat the farthest */
+				qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
+				ncands = first + o2o_max_candidates;
+				limit = cands[ncands - 1].distance_m;
+				if (near[gi].min_m > limit)
 					break;
 			}
 			if (!explain && g->grid_id >= 0)
 			{
 				StockOpen(&by_grid, true, snap);
-				AddGridStock(o, &by_grid, sku, g->grid_id, &box, &cands, &ncands, &cap);
+				AddGridStock(o, &by_grid, sku, g->grid_id, &box, limit, &cands, &ncands, &cap);
 				continue;
 			}
 			StockOpen(&by_dealer, false, snap);
