@@ -41,6 +41,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"
 #include "utils/lsyscache.h"
@@ -205,10 +208,10 @@ PreparePlans(void)
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
 	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
-	TEXTOID, DATEOID, INT4OID, INT4OID};
+	JSONBOID, DATEOID, INT4OID, INT4OID};
 	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
 	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
-	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
 
 	if (!OidIsValid(ext))
 		ereport(ERROR,
@@ -244,7 +247,7 @@ PreparePlans(void)
 	plans.insert_assignment = Prepare(
 									  "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
 									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id) "
-									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)",
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 									  11, t_ins);
 	plans.update_order = Prepare(
 								 "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
@@ -256,7 +259,7 @@ PreparePlans(void)
 								 " WHERE order_id = $1", 4, t_unas);
 	plans.event = Prepare(
 						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
-						  "VALUES ($1, $2, $3, $4::jsonb)", 4, t_event);
+						  "VALUES ($1, $2, $3, $4)", 4, t_event);
 	AtEOXact_GUC(true, guc_level);
 	plans_for_ext = ext;
 }
@@ -1123,21 +1126,124 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 		qsort(cands, ncands, sizeof(Cand), CandCmp);
 }
 
-/* JSON of one candidate's decision parts */
-static void
-AppendCandJson(StringInfo s, const Order *o, const Cand *c)
+/*
+ * The explanations are built as jsonb values directly: no text to print and
+ * parse again.  Numbers are exact decimals of a fixed scale.
+ */
+typedef struct JsonOut
 {
-	appendStringInfo(s, "{\"dealer_id\": %d, \"grid_id\": %d, \"same_grid\": %s, "
-					 "\"distance_m\": %.1f, \"available\": %d, \"load\": %.4f, ",
-					 c->dealer_id, c->grid_id, c->same_grid ? "true" : "false",
-					 c->distance_m, c->available, c->load);
+	JsonbParseState *st;
+	JsonbValue *res;
+} JsonOut;
+
+static void
+JPush(JsonOut *j, JsonbIteratorToken tok, JsonbValue *v)
+{
+	j->res = pushJsonbValue(&j->st, tok, v);
+}
+
+static void
+JKey(JsonOut *j, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	JPush(j, WJB_KEY, &v);
+}
+
+static void
+JStr(JsonOut *j, const char *key, const char *str)
+{
+	JsonbValue	v;
+
+	JKey(j, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) str;
+	v.val.string.len = strlen(str);
+	JPush(j, WJB_VALUE, &v);
+}
+
+/* x rounded to `scale` decimals (0: an integer) */
+static void
+JNum(JsonOut *j, const char *key, double x, int scale)
+{
+	JsonbValue	v;
+	double		f = scale == 4 ? 1e4 : scale == 1 ? 10 : 1;
+
+	Assert(scale == 0 || scale == 1 || scale == 4);
+	JKey(j, key);
+	v.type = jbvNumeric;
+	v.val.numeric = scale == 0 ? int64_to_numeric((int64) x)
+		: int64_div_fast_to_numeric((int64) llround(x * f), scale);
+	JPush(j, WJB_VALUE, &v);
+}
+
+static void
+JBool(JsonOut *j, const char *key, bool b)
+{
+	JsonbValue	v;
+
+	JKey(j, key);
+	v.type = jbvBool;
+	v.val.boolean = b;
+	JPush(j, WJB_VALUE, &v);
+}
+
+static void
+JNull(JsonOut *j, const char *key)
+{
+	JsonbValue	v;
+
+	JKey(j, key);
+	v.type = jbvNull;
+	JPush(j, WJB_VALUE, &v);
+}
+
+static Datum
+JDatum(JsonOut *j)
+{
+	return JsonbPGetDatum(JsonbValueToJsonb(j->res));
+}
+
+/* a date as YYYY-MM-DD, whatever DateStyle is */
+static char *
+IsoDate(DateADT d)
+{
+	struct pg_tm tm;
+	char		buf[MAXDATELEN + 1];
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	EncodeDateOnly(&tm, USE_ISO_DATES, buf);
+	return pstrdup(buf);
+}
+
+/* one candidate's decision parts, as an object */
+static void
+CandJson(JsonOut *j, const Order *o, const Cand *c)
+{
+	JPush(j, WJB_BEGIN_OBJECT, NULL);
+	JNum(j, "dealer_id", c->dealer_id, 0);
+	JNum(j, "grid_id", c->grid_id, 0);
+	JBool(j, "same_grid", c->same_grid);
+	JNum(j, "distance_m", c->distance_m, 1);
+	JNum(j, "available", c->available, 0);
+	JNum(j, "load", c->load, 4);
 	if (c->installer_id >= 0)
-		appendStringInfo(s, "\"installer_id\": %d, \"install_day\": \"%s\", ", c->installer_id,
-						 DatumGetCString(DirectFunctionCall1(date_out,
-															 DateADTGetDatum(o->today + 1 + c->day_index))));
-	appendStringInfo(s, "\"score\": %.4f, \"parts\": {\"distance\": %.4f, \"stock\": %.4f, "
-					 "\"load\": %.4f, \"cross_grid_penalty\": %.4f}}",
-					 c->score, c->s_distance, c->s_stock, c->s_load, c->penalty);
+	{
+		JNum(j, "installer_id", c->installer_id, 0);
+		JStr(j, "install_day", IsoDate(o->today + 1 + c->day_index));
+	}
+	JNum(j, "score", c->score, 4);
+	JKey(j, "parts");
+	JPush(j, WJB_BEGIN_OBJECT, NULL);
+	JNum(j, "distance", c->s_distance, 4);
+	JNum(j, "stock", c->s_stock, 4);
+	JNum(j, "load", c->s_load, 4);
+	JNum(j, "cross_grid_penalty", c->penalty, 4);
+	JPush(j, WJB_END_OBJECT, NULL);
+	JPush(j, WJB_END_OBJECT, NULL);
 }
 
 static const char *
@@ -1287,7 +1393,7 @@ TryReserve(const Order *o, Cand *c)
 }
 
 static void
-AddEvent(const Order *o, const char *event, const char *status, const char *detail)
+AddEvent(const Order *o, const char *event, const char *status, Datum detail)
 {
 	Datum		args[4];
 	int			rc;
@@ -1295,7 +1401,7 @@ AddEvent(const Order *o, const char *event, const char *status, const char *deta
 	args[0] = Int64GetDatum(o->order_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(status);
-	args[3] = CStringGetTextDatum(detail);
+	args[3] = detail;
 	rc = SPI_execute_plan(plans.event, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "writing the order event failed: %s", SPI_result_code_string(rc));
@@ -1370,7 +1476,8 @@ O2oAssign(int64 order_id, bool *assigned)
 	if (win >= 0)
 	{
 		Cand	   *c = &cands[win];
-		StringInfoData detail;
+		JsonOut		detail = {0},
+					ev = {0};
 		Datum		args[11];
 		bool		isnull_arg[11] = {0};
 		char		nulls[11];
@@ -1379,21 +1486,24 @@ O2oAssign(int64 order_id, bool *assigned)
 		DateADT		promised = o.needs_install ? o.today + 1 + c->day_index : StartDay(&o, c);
 
 		Score(&o, c);
-		initStringInfo(&detail);
-		appendStringInfo(&detail, "{\"policy\": \"%s\", \"grid_id\": %d, \"nearest_grid\": %s, "
-						 "\"considered\": %d, \"winner\": ",
-						 CrossGridName(), o.grid_id, o.nearest ? "true" : "false", ncands);
-		AppendCandJson(&detail, &o, c);
-		appendStringInfoString(&detail, ", \"runners_up\": [");
+		JPush(&detail, WJB_BEGIN_OBJECT, NULL);
+		JStr(&detail, "policy", CrossGridName());
+		JNum(&detail, "grid_id", o.grid_id, 0);
+		JBool(&detail, "nearest_grid", o.nearest);
+		JNum(&detail, "considered", ncands, 0);
+		JKey(&detail, "winner");
+		CandJson(&detail, &o, c);
+		JKey(&detail, "runners_up");
+		JPush(&detail, WJB_BEGIN_ARRAY, NULL);
 		for (int i = win + 1; i < ncands && shown < 3; i++)
 		{
 			if (cands[i].reason != NULL)
 				continue;
-			if (shown++ > 0)
-				appendStringInfoString(&detail, ", ");
-			AppendCandJson(&detail, &o, &cands[i]);
+			CandJson(&detail, &o, &cands[i]);
+			shown++;
 		}
-		appendStringInfoString(&detail, "]}");
+		JPush(&detail, WJB_END_ARRAY, NULL);
+		JPush(&detail, WJB_END_OBJECT, NULL);
 
 		args[0] = Int64GetDatum(o.order_id);
 		args[1] = Int32GetDatum(c->dealer_id);
@@ -1403,7 +1513,7 @@ O2oAssign(int64 order_id, bool *assigned)
 		args[4] = BoolGetDatum(!c->same_grid);
 		args[5] = Float8GetDatum(c->distance_m);
 		args[6] = Float8GetDatum(c->score);
-		args[7] = CStringGetTextDatum(detail.data);
+		args[7] = JDatum(&detail);
 		args[8] = DateADTGetDatum(o.today + 1 + c->day_index);
 		isnull_arg[8] = c->installer_id < 0;
 		args[9] = Int32GetDatum(o.qty);
@@ -1420,15 +1530,16 @@ O2oAssign(int64 order_id, bool *assigned)
 		rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
-		{
-			/* the full explanation is in the assignment; the event says who and when */
-			char	   *ev = psprintf("{\"dealer_id\": %d, \"installer_id\": %s, \"cross_grid\": %s}",
-									  c->dealer_id,
-									  c->installer_id >= 0 ? psprintf("%d", c->installer_id) : "null",
-									  c->same_grid ? "false" : "true");
-
-			AddEvent(&o, "assigned", "assigned", ev);
-		}
+		/* the full explanation is in the assignment; the event says who and when */
+		JPush(&ev, WJB_BEGIN_OBJECT, NULL);
+		JNum(&ev, "dealer_id", c->dealer_id, 0);
+		if (c->installer_id >= 0)
+			JNum(&ev, "installer_id", c->installer_id, 0);
+		else
+			JNull(&ev, "installer_id");
+		JBool(&ev, "cross_grid", !c->same_grid);
+		JPush(&ev, WJB_END_OBJECT, NULL);
+		AddEvent(&o, "assigned", "assigned", JDatum(&ev));
 		result = c->dealer_id;
 		*assigned = true;
 	}
@@ -1441,7 +1552,7 @@ O2oAssign(int64 order_id, bool *assigned)
 		char	   *why;
 		Datum		args[4];
 		char		nulls[4] = {' ', ' ', ' ', ' '};
-		StringInfoData detail;
+		JsonOut		detail = {0};
 		int			rc;
 
 		/* the fast path reads only dealers that could serve: explain in full */
@@ -1464,10 +1575,12 @@ O2oAssign(int64 order_id, bool *assigned)
 		rc = SPI_execute_plan(plans.unassignable, args, nulls, false, 0);
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
-		initStringInfo(&detail);
-		appendStringInfo(&detail, "{\"policy\": \"%s\", \"considered\": %d, \"reason\": \"%s\"}",
-						 CrossGridName(), ncands, why);
-		AddEvent(&o, "unassignable", "unassignable", detail.data);
+		JPush(&detail, WJB_BEGIN_OBJECT, NULL);
+		JStr(&detail, "policy", CrossGridName());
+		JNum(&detail, "considered", ncands, 0);
+		JStr(&detail, "reason", why);
+		JPush(&detail, WJB_END_OBJECT, NULL);
+		AddEvent(&o, "unassignable", "unassignable", JDatum(&detail));
 	}
 	SPI_finish();
 	return result;
