@@ -148,8 +148,6 @@ typedef struct Ranking
 
 typedef struct Plans
 {
-	SPIPlanPtr	order;
-	SPIPlanPtr	order_ro;
 	SPIPlanPtr	reserve;
 	SPIPlanPtr	book;
 	SPIPlanPtr	insert_assignment;
@@ -204,7 +202,6 @@ PreparePlans(void)
 {
 	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
 	int			guc_level;
-	Oid			t_int8[1] = {INT8OID};
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
 	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
@@ -223,18 +220,11 @@ PreparePlans(void)
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
-#define ORDER_QUERY \
-	"SELECT o.sku, o.qty, o.status, o.location, o.grid_id, o.region_id, " \
-	"       p.category, p.needs_install, p.climates " \
-	"  FROM o2o.orders o JOIN o2o.product p ON p.sku = o.sku " \
-	" WHERE o.order_id = $1"
-	plans.order = Prepare(ORDER_QUERY " FOR NO KEY UPDATE OF o", 1, t_int8);
-	plans.order_ro = Prepare(ORDER_QUERY, 1, t_int8);
-
 	/*
-	 * The reads of dealers, stock, bookings and earlier assignments are
-	 * index probes (probe.c) and the dealer cache (dealercache.c); the
-	 * writes are statements, so that every trigger and constraint applies.
+	 * The reads of the order, its product, dealers, stock, bookings and
+	 * earlier assignments are index probes (probe.c) and the dealer cache
+	 * (dealercache.c); the writes are statements, so that every trigger and
+	 * constraint applies.
 	 */
 	plans.reserve = Prepare(
 							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
@@ -331,21 +321,6 @@ Haversine(double lon1, double lat1, double lon2, double lat2)
 	return 2 * EARTH_RADIUS_M * asin(Min(1.0, sqrt(a)));
 }
 
-static inline Datum
-Col(int row, int col, bool *isnull)
-{
-	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-}
-
-static char *
-ColText(int row, int col)
-{
-	bool		isnull;
-	Datum		d = Col(row, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
 /*
  * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
  * documented errors for an unknown order.
@@ -353,32 +328,59 @@ ColText(int row, int col)
 static void
 LoadOrder(Order *o, int64 order_id, bool lock)
 {
-	Datum		arg[1] = {Int64GetDatum(order_id)};
-	bool		isnull;
-	int			rc;
+	static const O2oProbeKey okey[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
+	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
+	Snapshot	snap = RegisterSnapshot(lock ? GetTransactionSnapshot() : GetActiveSnapshot());
+	O2oProbe	p;
+	Datum		key = Int64GetDatum(order_id);
+	bool		found,
+				followed = false,
+				isnull;
 	Datum		d;
 
 	o->order_id = order_id;
-	rc = SPI_execute_plan(lock ? plans.order : plans.order_ro, arg, NULL, !lock, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading order %lld failed: %s", (long long) order_id, SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+
+	/* the order, locked FOR NO KEY UPDATE when assigning */
+	if (lock)
+		O2oProbeOpenForLock(&p, "orders", "orders_pkey", okey, 1, snap);
+	else
+		O2oProbeOpen(&p, "orders", "orders_pkey", okey, 1, snap);
+	O2oProbeStart(&p, &key);
+	found = O2oProbeNext(&p);
+	if (found && lock)
+	{
+		found = O2oProbeLock(&p, &followed);
+		/* a later version of the row must still be this order */
+		if (found && followed
+			&& DatumGetInt64(O2oProbeGet(&p, O2oProbeAttnum(&p, "order_id"), &isnull)) != order_id)
+			found = false;
+	}
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_O2O_UNKNOWN_ORDER),
 				 errmsg("unknown order"),
 				 errdetail("No row of o2o.orders has order_id %lld.", (long long) order_id)));
-	o->sku = ColText(0, 1);
-	o->qty = DatumGetInt32(Col(0, 2, &isnull));
-	o->status = ColText(0, 3);
-	O2oPointArg(Col(0, 4, &isnull), "o2o_assign", &o->lon, &o->lat);
-	d = Col(0, 5, &isnull);
+	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "sku"), &isnull);
+	o->sku = TextDatumGetCString(d);
+	o->qty = DatumGetInt32(O2oProbeGet(&p, O2oProbeAttnum(&p, "qty"), &isnull));
+	o->status = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "status"), &isnull));
+	O2oPointArg(O2oProbeGet(&p, O2oProbeAttnum(&p, "location"), &isnull), "o2o_assign", &o->lon, &o->lat);
+	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "grid_id"), &isnull);
 	o->grid_id = isnull ? -1 : DatumGetInt32(d);
-	d = Col(0, 6, &isnull);
+	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "region_id"), &isnull);
 	o->region_id = isnull ? -1 : DatumGetInt32(d);
-	o->category = ColText(0, 7);
-	o->needs_install = DatumGetBool(Col(0, 8, &isnull));
+	O2oProbeClose(&p);
+
+	/* its product */
+	key = CStringGetTextDatum(o->sku);
+	O2oProbeOpen(&p, "product", "product_pkey", pkey, 1, snap);
+	O2oProbeStart(&p, &key);
+	if (!O2oProbeNext(&p))
+		elog(ERROR, "product %s of order %lld not found", o->sku, (long long) order_id);
+	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
+	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
 	{
-		Datum		climates = Col(0, 9, &isnull);
+		Datum		climates = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
 
 		o->climate_ok = true;
 		o->climate = NULL;
@@ -400,6 +402,8 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 			o->climate_ok = false;
 		}
 	}
+	O2oProbeClose(&p);
+	UnregisterSnapshot(snap);
 	o->today = GetSQLCurrentDate();
 
 	/*

@@ -14,6 +14,7 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -23,16 +24,16 @@
 #include "cache.h"
 #include "probe.h"
 
-void
-O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
-			 const O2oProbeKey *keys, int nkeys, Snapshot snap)
+static void
+ProbeOpen(O2oProbe *p, const char *table, const char *index,
+		  const O2oProbeKey *keys, int nkeys, Snapshot snap, LOCKMODE lockmode, AclMode privileges)
 {
 	Oid			relid = O2oCacheTable(table);
 	Oid			indexid = get_relname_relid(index, get_rel_namespace(relid));
 	AclResult	acl;
 
 	Assert(nkeys <= O2O_PROBE_MAX_KEYS);
-	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	acl = pg_class_aclcheck(relid, GetUserId(), privileges);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, table);
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
@@ -45,7 +46,7 @@ O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 				 errmsg("index o2o.%s does not exist", index),
 				 errhint("o2o_assign needs the indexes of the extension; recreate it or ALTER EXTENSION %s UPDATE.",
 						 "o2o_route")));
-	p->heap = table_open(relid, AccessShareLock);
+	p->heap = table_open(relid, lockmode);
 	p->index = index_open(indexid, AccessShareLock);
 	p->nkeys = nkeys;
 	for (int i = 0; i < nkeys; i++)
@@ -66,6 +67,63 @@ O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 	p->slot = table_slot_create(p->heap, NULL);
 	p->snap = snap;
 	p->fetch = NULL;
+}
+
+void
+O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
+			 const O2oProbeKey *keys, int nkeys, Snapshot snap)
+{
+	ProbeOpen(p, table, index, keys, nkeys, snap, AccessShareLock, ACL_SELECT);
+}
+
+void
+O2oProbeOpenForLock(O2oProbe *p, const char *table, const char *index,
+					const O2oProbeKey *keys, int nkeys, Snapshot snap)
+{
+	ProbeOpen(p, table, index, keys, nkeys, snap, RowShareLock, ACL_SELECT | ACL_UPDATE);
+}
+
+/* what the executor's LockRows node does for one row of FOR NO KEY UPDATE */
+bool
+O2oProbeLock(O2oProbe *p, bool *followed)
+{
+	ItemPointerData tid = p->slot->tts_tid;
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	res = table_tuple_lock(p->heap, &tid, p->snap, p->slot, GetCurrentCommandId(true),
+						   LockTupleNoKeyExclusive, LockWaitBlock,
+						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+						   &tmfd);
+	*followed = false;
+	switch (res)
+	{
+		case TM_Ok:
+			*followed = tmfd.traversed;
+			return true;
+		case TM_SelfModified:
+			/* changed by this command: as if deleted, like LockRows */
+			return false;
+		case TM_Updated:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+			break;
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent delete")));
+			return false;
+		case TM_Invisible:
+			elog(ERROR, "attempted to lock invisible tuple");
+			break;
+		default:
+			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+	}
+	return false;
 }
 
 AttrNumber

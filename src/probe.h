@@ -41,6 +41,24 @@ typedef struct O2oProbe
 extern void O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 						 const O2oProbeKey *keys, int nkeys, Snapshot snap);
 
+/*
+ * The same, to lock the rows found with O2oProbeLock() too: the table is
+ * opened as SELECT ... FOR NO KEY UPDATE would (RowShareLock; the UPDATE
+ * privilege is needed as well).
+ */
+extern void O2oProbeOpenForLock(O2oProbe *p, const char *table, const char *index,
+								const O2oProbeKey *keys, int nkeys, Snapshot snap);
+
+/*
+ * Lock the row version just found (FOR NO KEY UPDATE), waiting for a
+ * concurrent writer; under READ COMMITTED an updated row is followed to its
+ * latest version, which is then in the slot.  False when the row is gone
+ * (deleted meanwhile, or changed by this very command); under REPEATABLE
+ * READ and SERIALIZABLE a concurrent change is a serialization failure.
+ * *followed tells whether the slot now holds a later version.
+ */
+extern bool O2oProbeLock(O2oProbe *p, bool *followed);
+
 /* The attribute number of a column of the table. */
 extern AttrNumber O2oProbeAttnum(O2oProbe *p, const char *colname);
 
