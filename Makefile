@@ -11,7 +11,7 @@ DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS      = init version model worldgen grid coverage assign routing agg pricing
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
-ISOLATION    = last_unit one_active grid_invalidation assign_race lifecycle_race price_change
+ISOLATION    = last_unit one_active grid_invalidation dealer_cache assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"
