@@ -33,9 +33,15 @@ ProbeOpen(O2oProbe *p, const char *table, const char *index,
 	AclResult	acl;
 
 	Assert(nkeys <= O2O_PROBE_MAX_KEYS);
-	acl = pg_class_aclcheck(relid, GetUserId(), privileges);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, table);
+	/* each privilege is needed (pg_class_aclcheck is content with any one) */
+	for (AclMode m = ACL_INSERT; m <= ACL_UPDATE; m <<= 1)
+	{
+		if (!(privileges & m))
+			continue;
+		acl = pg_class_aclcheck(relid, GetUserId(), m);
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, table);
+	}
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
