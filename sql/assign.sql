@@ -201,6 +201,22 @@ SELECT DISTINCT region_id FROM o2o.installer_day;
 SELECT count(*) FILTER (WHERE e.region_id IS NOT DISTINCT FROM o.region_id) AS same, count(*) AS events
   FROM o2o.order_event e JOIN o2o.orders o USING (order_id);
 SELECT dealer_id, sku, grid_id, region_id FROM o2o.stock WHERE dealer_id IN (20, 30) ORDER BY 1, 2;
+-- ... also from rows written earlier in the same statement
+WITH i AS (INSERT INTO o2o.installer (installer_id, dealer_id, name, skills, daily_capacity)
+		   VALUES (201, 20, 'Zhou', '{ac}', 1) RETURNING installer_id)
+INSERT INTO o2o.installer_day (installer_id, day, booked) SELECT installer_id, '2030-01-01', 1 FROM i;
+SELECT installer_id, booked, region_id FROM o2o.installer_day WHERE installer_id = 201;
+DELETE FROM o2o.installer_day WHERE installer_id = 201;
+WITH i AS (INSERT INTO o2o.installer (installer_id, dealer_id, name, skills, daily_capacity)
+		   VALUES (202, 20, 'Wu', '{ac}', 1) RETURNING installer_id)
+INSERT INTO o2o.installer_day (installer_id, day, booked) SELECT installer_id, '2030-01-01', 2 FROM i;
+\echo :LAST_ERROR_SQLSTATE
+-- an order changed earlier in the same statement is assigned as changed
+INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price, created_at)
+VALUES (13, 'FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 2999, '2026-11-01 14:00+00');
+WITH u AS (UPDATE o2o.orders SET address = 'Gate 3' WHERE order_id = 13 RETURNING order_id)
+SELECT o2o_assign(order_id) IS NOT NULL AS assigned FROM u;
+SELECT status, address FROM o2o.orders WHERE order_id = 13;
 
 -- o2o_assign reads stock, bookings and assignments by index probes: they check the
 -- SELECT privilege like a query would, and refuse row-level security

@@ -257,13 +257,14 @@ PreparePlans(void)
 /*
  * The snapshot the probes of one step read under: a new one for
  * o2o_assign, as each statement of a volatile function would take (it sees
- * what committed while the order's lock was awaited); the query's own for
- * the read-only o2o_candidates.
+ * what committed while the order's lock was awaited, and what this
+ * transaction wrote so far); the query's own for the read-only
+ * o2o_candidates.
  */
 static Snapshot
 ProbeSnapshot(const Order *o)
 {
-	return RegisterSnapshot(o->read_only ? GetActiveSnapshot() : GetTransactionSnapshot());
+	return RegisterSnapshot(o->read_only ? GetActiveSnapshot() : NewStatementSnapshot());
 }
 
 /* the active and the declined assignments of the order */
@@ -330,7 +331,7 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 {
 	static const O2oProbeKey okey[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
 	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
-	Snapshot	snap = RegisterSnapshot(lock ? GetTransactionSnapshot() : GetActiveSnapshot());
+	Snapshot	snap = RegisterSnapshot(lock ? NewStatementSnapshot() : GetActiveSnapshot());
 	O2oProbe	p;
 	Datum		key = Int64GetDatum(order_id);
 	bool		found,
@@ -704,6 +705,9 @@ LoadInstallers(Ranking *r, Cand *c)
 		}
 	}
 	c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
+	/* no pin on a booking page while the reservations write (and prune) there */
+	if (r->bookings_open)
+		ExecClearTuple(r->bookings.slot);
 }
 
 /* the installer a candidate would use: earliest free day, then idlest, then lowest id */

@@ -13,10 +13,15 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 #include "cache.h"
 #include "dealercache.h"
@@ -36,6 +41,7 @@ typedef struct CacheData
 	int			ndealer_grids;
 	char	   *skills[MAX_SKILLS];
 	int			nskills;
+	Oid			relids[3];		/* dealer, installer, grid */
 } CacheData;
 
 /* the current data, and the one before it (see O2oDealerCacheRefresh) */
@@ -62,14 +68,14 @@ NewHash(const char *name, Size entrysize, MemoryContext cxt)
 }
 
 static SPITupleTable *
-Read(const char *sql)
+Read(const char *sql, Snapshot snap)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 	int			rc;
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot, true, false, 0);
+	rc = SPI_execute_snapshot(plan, NULL, NULL, snap, InvalidSnapshot, true, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading for the dealer cache failed: %s", SPI_result_code_string(rc));
 	return SPI_tuptable;
@@ -147,13 +153,18 @@ Build(CacheData *cd)
 	GridInfo   *g;
 	int			ng = 0;
 
+	Snapshot	snap;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	grids = Read("SELECT grid_id, region_id, climate FROM o2o.grid");
+	/* one snapshot for the three tables */
+	snap = RegisterSnapshot(O2oCacheSnapshot());
+	grids = Read("SELECT grid_id, region_id, climate FROM o2o.grid", snap);
 	dealers = Read("SELECT dealer_id, grid_id, region_id, active, location, service_radius_m "
-				   "FROM o2o.dealer ORDER BY dealer_id");
+				   "FROM o2o.dealer ORDER BY dealer_id", snap);
 	installers = Read("SELECT installer_id, dealer_id, daily_capacity, skills, active "
-					  "FROM o2o.installer ORDER BY dealer_id, installer_id");
+					  "FROM o2o.installer ORDER BY dealer_id, installer_id", snap);
+	UnregisterSnapshot(snap);
 
 	cd->grids = NewHash("o2o grids", sizeof(GridInfo), cd->cxt);
 	cd->dealers = NewHash("o2o dealers", sizeof(DealerInfo), cd->cxt);
@@ -264,6 +275,28 @@ Build(CacheData *cd)
 	SPI_finish();
 }
 
+/*
+ * The caller may read what the cache holds only if it could read the tables:
+ * the cache is shared by every role of the backend.
+ */
+static void
+CheckAccess(const CacheData *cd)
+{
+	static const char *const names[3] = {"dealer", "installer", "grid"};
+
+	for (int i = 0; i < 3; i++)
+	{
+		AclResult	acl = pg_class_aclcheck(cd->relids[i], GetUserId(), ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, names[i]);
+		if (check_enable_rls(cd->relids[i], InvalidOid, false) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("o2o_route does not support row-level security on o2o.%s", names[i])));
+	}
+}
+
 void
 O2oDealerCacheRefresh(void)
 {
@@ -271,16 +304,23 @@ O2oDealerCacheRefresh(void)
 	uint64		begun;
 	CacheData  *cd;
 
+	/* changes other sessions committed since the last look */
+	AcceptInvalidationMessages();
 	if (!O2oCacheStale(&DealerCache, NULL))
+	{
+		CheckAccess(Current);
 		return;
+	}
 	relids[0] = O2oCacheTable("dealer");
 	relids[1] = O2oCacheTable("installer");
 	relids[2] = O2oCacheTable("grid");
 	begun = O2oCacheBuildBegin(&DealerCache);
 	cd = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheData));
 	cd->cxt = AllocSetContextCreate(TopMemoryContext, "o2o dealers", ALLOCSET_DEFAULT_SIZES);
+	memcpy(cd->relids, relids, sizeof(relids));
 	PG_TRY();
 	{
+		CheckAccess(cd);
 		Build(cd);
 	}
 	PG_CATCH();

@@ -16,13 +16,22 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 #include "cache.h"
 #include "probe.h"
+
+Snapshot
+NewStatementSnapshot(void)
+{
+	CommandCounterIncrement();
+	return GetTransactionSnapshot();
+}
 
 static void
 ProbeOpen(O2oProbe *p, const char *table, const char *index,
@@ -54,6 +63,14 @@ ProbeOpen(O2oProbe *p, const char *table, const char *index,
 						 "o2o_route")));
 	p->heap = table_open(relid, lockmode);
 	p->index = index_open(indexid, AccessShareLock);
+	/* a btree of this table that queries could use (not one being built) */
+	if (p->index->rd_index->indrelid != relid || p->index->rd_rel->relam != BTREE_AM_OID
+		|| !p->index->rd_index->indisvalid || !p->index->rd_index->indisready
+		|| !p->index->rd_index->indislive)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index o2o.%s is not a valid btree index of o2o.%s", index, table),
+				 errhint("REINDEX INDEX o2o.%s, or ALTER EXTENSION %s UPDATE.", index, "o2o_route")));
 	p->nkeys = nkeys;
 	for (int i = 0; i < nkeys; i++)
 	{

@@ -37,6 +37,14 @@ typedef struct O2oProbe
 	ScanKeyData keys[O2O_PROBE_MAX_KEYS];
 } O2oProbe;
 
+/*
+ * What a statement of a volatile function reads under: first the command
+ * counter is advanced, so that what this transaction wrote so far -- earlier
+ * in the calling statement too -- is visible; then a new snapshot (under READ
+ * COMMITTED) or the transaction's.  As SPI does before each statement.
+ */
+extern Snapshot NewStatementSnapshot(void);
+
 /* Open o2o.table through its index o2o.index, to probe with these keys under snap. */
 extern void O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 						 const O2oProbeKey *keys, int nkeys, Snapshot snap);

@@ -4,7 +4,9 @@
  *		dealer-owned rows, of stock rows (and their grid), of order events,
  *		and the capacity check of installer bookings.  Each reads one row by
  *		its primary key with an index probe (probe.c), under a new snapshot
- *		as a statement of a volatile PL/pgSQL trigger would.
+ *		taken after advancing the command counter, as a statement of a
+ *		volatile PL/pgSQL trigger would: rows written earlier in the same
+ *		statement (a CTE, a multi-row INSERT) are seen.
  */
 #include "postgres.h"
 
@@ -88,7 +90,7 @@ ReadByKey(const char *table, const char *index, const char *keycol, RegProcedure
 		  int n, const char *const *cols, Datum *values, bool *nulls)
 {
 	O2oProbeKey pk = {keycol, 1, BTEqualStrategyNumber, eq};
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	Snapshot	snap = RegisterSnapshot(NewStatementSnapshot());
 	O2oProbe	p;
 	bool		found;
 
