@@ -1450,11 +1450,14 @@ O2oAssign(int64 order_id, bool *assigned)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
+	/* the candidates point into the dealer cache while triggers fire */
+	O2oDealerCachePin();
 	LoadOrder(&o, order_id, true);
 
 	/* idempotent: an order with an active assignment keeps it */
 	if (o.active_dealer >= 0)
 	{
+		O2oDealerCacheUnpin();
 		SPI_finish();
 		*assigned = true;
 		return o.active_dealer;
@@ -1590,6 +1593,7 @@ O2oAssign(int64 order_id, bool *assigned)
 		JPush(&detail, WJB_END_OBJECT, NULL);
 		AddEvent(&o, "unassignable", "unassignable", JDatum(&detail));
 	}
+	O2oDealerCacheUnpin();
 	SPI_finish();
 	return result;
 }

@@ -11,9 +11,11 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -44,9 +46,14 @@ typedef struct CacheData
 	Oid			relids[3];		/* dealer, installer, grid */
 } CacheData;
 
-/* the current data, and the one before it (see O2oDealerCacheRefresh) */
+/*
+ * The current data, and data replaced while a caller still held pointers
+ * into it (see O2oDealerCachePin), freed once nobody can.
+ */
 static CacheData *Current = NULL;
-static CacheData *Previous = NULL;
+static List *Retired = NIL;
+static int	Pins = 0;
+static bool XactCallbackRegistered = false;
 static O2oCache DealerCache;
 
 void
@@ -297,6 +304,53 @@ CheckAccess(const CacheData *cd)
 	}
 }
 
+static void
+FreeRetired(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, Retired)
+	{
+		CacheData  *old = lfirst(lc);
+
+		MemoryContextDelete(old->cxt);
+		pfree(old);
+	}
+	list_free(Retired);
+	Retired = NIL;
+}
+
+/* at the end of a transaction no caller holds pointers into the cache */
+static void
+DealerCacheXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT
+		|| event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT
+		|| event == XACT_EVENT_PREPARE)
+	{
+		Pins = 0;
+		FreeRetired();
+	}
+}
+
+void
+O2oDealerCachePin(void)
+{
+	if (!XactCallbackRegistered)
+	{
+		RegisterXactCallback(DealerCacheXactCallback, NULL);
+		XactCallbackRegistered = true;
+	}
+	Pins++;
+}
+
+void
+O2oDealerCacheUnpin(void)
+{
+	if (Pins > 0 && --Pins == 0)
+		FreeRetired();
+}
+
 void
 O2oDealerCacheRefresh(void)
 {
@@ -331,18 +385,16 @@ O2oDealerCacheRefresh(void)
 	}
 	PG_END_TRY();
 
-	/*
-	 * A caller may still hold pointers into the current data while a
-	 * trigger it fired refreshes the cache: the data before the current
-	 * one is the one freed.
-	 */
-	if (Previous != NULL)
+	if (Current != NULL)
 	{
-		MemoryContextDelete(Previous->cxt);
-		pfree(Previous);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		Retired = lappend(Retired, Current);
+		MemoryContextSwitchTo(old);
 	}
-	Previous = Current;
 	Current = cd;
+	if (Pins == 0)
+		FreeRetired();
 	O2oCacheBuildDoneRels(&DealerCache, relids, 3, begun);
 }
 

@@ -50,10 +50,15 @@ typedef struct GridInfo
 extern void O2oDealerCacheInit(void);
 
 /*
- * Rebuild the cache if a cached table changed.  The pointers the functions
- * below return stay valid until the next refresh but one.
+ * Rebuild the cache if a cached table changed, after checking that the
+ * caller may read the tables.  The pointers the functions below return stay
+ * valid until the next refresh -- or, between O2oDealerCachePin() and
+ * O2oDealerCacheUnpin(), until the unpin (or the end of the transaction),
+ * even if a trigger fired meanwhile refreshes the cache.
  */
 extern void O2oDealerCacheRefresh(void);
+extern void O2oDealerCachePin(void);
+extern void O2oDealerCacheUnpin(void);
 
 /* The dealer or grid, or NULL when there is none with that id. */
 extern const DealerInfo *O2oDealerLookup(int32 dealer_id);
