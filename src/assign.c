@@ -4,15 +4,17 @@
  *		an order, reserve the stock and an installer slot, and record why.
  *
  * One decision, inside the caller's transaction:
- *	1. lock the order row (FOR UPDATE): concurrent calls for one order queue
- *	   here, and the second finds the first's assignment (idempotence);
+ *	1. lock the order row (FOR NO KEY UPDATE, by index probe): concurrent
+ *	   calls for one order queue here, and the second finds the first's
+ *	   assignment (idempotence);
  *	2. the grid of the delivery point (o2o_grid_of, else the nearest grid
  *	   within o2o_route.nearest_grid_m);
- *	3. the dealers of that grid, and -- by o2o_route.cross_grid -- dealers of
- *	   other grids within o2o_route.max_distance_m, each with its stock of
- *	   the SKU, its installers and their bookings over the promise horizon;
+ *	3. the dealers of that grid holding the units, the nearest
+ *	   o2o_route.max_candidates, and -- by o2o_route.cross_grid -- the
+ *	   nearest of other grids within o2o_route.max_distance_m (Rank());
  *	4. hard filters, then the score (see Score()); in-grid dealers first
- *	   under the "fallback" policy;
+ *	   under the "fallback" policy.  Installers and bookings are read only
+ *	   for candidates whose bound can still make the top (Settle());
  *	5. for the best candidate, in a subtransaction: reserve the stock with a
  *	   guarded UPDATE (on_hand - reserved >= qty) and book a slot with a
  *	   guarded upsert (booked < capacity).  If either finds the last unit or
@@ -21,6 +23,8 @@
  *	6. the assignment row with its explanation, the order's grid, status and
  *	   promised date, and an order event.
  *
+ * Reads are index probes (probe.c) and the dealer cache (dealercache.c);
+ * writes are SQL statements, so that every constraint and trigger applies.
  * Locks are taken in one order -- order row, stock row, booking row -- and
  * a failed attempt gives its locks back, so concurrent assignments wait for
  * each other but do not deadlock.
@@ -42,15 +46,15 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
-#include "utils/jsonb.h"
-#include "utils/numeric.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
-#include "utils/plancache.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/plancache.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
-#include "utils/fmgroids.h"
 
 #include "assign.h"
 #include "dealercache.h"
