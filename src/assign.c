@@ -455,9 +455,24 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	}
 }
 
+/* nearer first, then the lower id: the order of every list of candidates */
+static inline int
+NearerFirst(double dx, int32 ix, double dy, int32 iy)
+{
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return (ix > iy) - (ix < iy);
+}
+
+static inline double
+DealerDistance(const Order *o, const DealerInfo *d)
+{
+	return Haversine(o->lon, o->lat, d->lon, d->lat);
+}
+
 /* Add a dealer to the candidates of the order. */
 static void
-AddCand(const Order *o, const DealerInfo *d, int32 available, bool same_grid,
+AddCand(const Order *o, const DealerInfo *d, double distance_m, int32 available, bool same_grid,
 		Cand **cands, int *ncands, int *cap)
 {
 	Cand	   *c;
@@ -476,7 +491,7 @@ AddCand(const Order *o, const DealerInfo *d, int32 available, bool same_grid,
 	c->active = d->active;
 	c->radius_m = d->radius_m;
 	c->available = available;
-	c->distance_m = Haversine(o->lon, o->lat, d->lon, d->lat);
+	c->distance_m = distance_m;
 	c->same_grid = same_grid;
 	c->installer_id = -1;
 	c->day_index = -1;
@@ -564,9 +579,7 @@ StockEntryCmp(const void *a, const void *b)
 	const StockEntry *x = a,
 			   *y = b;
 
-	if (x->distance_m != y->distance_m)
-		return x->distance_m < y->distance_m ? -1 : 1;
-	return (x->d->dealer_id > y->d->dealer_id) - (x->d->dealer_id < y->d->dealer_id);
+	return NearerFirst(x->distance_m, x->d->dealer_id, y->distance_m, y->d->dealer_id);
 }
 
 /*
@@ -598,7 +611,7 @@ AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box
 			continue;
 		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
 			continue;
-		dist = Haversine(o->lon, o->lat, d->lon, d->lat);
+		dist = DealerDistance(o, d);
 		if (dist > limit_m)
 			continue;			/* farther than enough others already found */
 		if (n == size)
@@ -623,7 +636,7 @@ AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box
 		avail = StockAvailable(sp);
 		if (avail < o->qty)
 			continue;
-		AddCand(o, e[i].d, avail, box == NULL, cands, ncands, cap);
+		AddCand(o, e[i].d, e[i].distance_m, avail, box == NULL, cands, ncands, cap);
 		found++;
 	}
 	if (e != NULL)
@@ -774,27 +787,7 @@ CandDistCmp(const void *a, const void *b)
 	const Cand *x = a,
 			   *y = b;
 
-	if (x->distance_m != y->distance_m)
-		return x->distance_m < y->distance_m ? -1 : 1;
-	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
-}
-
-/* the ranking: eligible first; in-grid first under "fallback"; score; distance; id */
-static int
-CandCmp(const void *a, const void *b)
-{
-	const Cand *x = a,
-			   *y = b;
-
-	if ((x->reason == NULL) != (y->reason == NULL))
-		return x->reason == NULL ? -1 : 1;
-	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
-		return x->same_grid ? -1 : 1;
-	if (x->reason == NULL && x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	if (x->distance_m != y->distance_m)
-		return x->distance_m < y->distance_m ? -1 : 1;
-	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
+	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
 }
 
 /* the first day an install or delivery can happen for this candidate */
@@ -855,9 +848,13 @@ Evaluate(Ranking *r, Cand *c)
 	c->evaluated = true;
 }
 
-/* CandCmp, with the bound standing in for the score of a candidate not evaluated yet */
+/*
+ * The ranking: eligible first (or not evaluated yet); in-grid first under
+ * "fallback"; score, the bound standing in for the score of a candidate
+ * not evaluated yet; distance; id.
+ */
 static int
-CandBoundCmp(const void *a, const void *b)
+CandCmp(const void *a, const void *b)
 {
 	const Cand *x = a,
 			   *y = b;
@@ -874,9 +871,7 @@ CandBoundCmp(const void *a, const void *b)
 		if (sx != sy)
 			return sx > sy ? -1 : 1;
 	}
-	if (x->distance_m != y->distance_m)
-		return x->distance_m < y->distance_m ? -1 : 1;
-	return (x->dealer_id > y->dealer_id) - (x->dealer_id < y->dealer_id);
+	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
 }
 
 /*
@@ -897,7 +892,7 @@ Settle(Ranking *r, int from, int need)
 
 		changed = false;
 		if (r->ncands - from > 1)
-			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandBoundCmp);
+			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
 		for (int i = from; i < r->ncands && seen < need; i++)
 		{
 			Cand	   *c = &r->cands[i];
@@ -936,9 +931,7 @@ NearGridCmp(const void *a, const void *b)
 	const NearGrid *x = a,
 			   *y = b;
 
-	if (x->min_m != y->min_m)
-		return x->min_m < y->min_m ? -1 : 1;
-	return (x->g->grid_id > y->g->grid_id) - (x->g->grid_id < y->g->grid_id);
+	return NearerFirst(x->min_m, x->g->grid_id, y->min_m, y->g->grid_id);
 }
 
 /*
@@ -999,7 +992,7 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 
 			StockOpen(&by_dealer, false, snap);
 			for (int i = 0; g != NULL && i < g->ndealers; i++)
-				AddCand(o, g->dealers[i],
+				AddCand(o, g->dealers[i], DealerDistance(o, g->dealers[i]),
 						o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
 						true, &cands, &ncands, &cap);
 		}
@@ -1073,7 +1066,7 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 					continue;
 				avail = explain && o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, d->dealer_id);
 				if (explain || avail >= o->qty)
-					AddCand(o, d, avail, false, &cands, &ncands, &cap);
+					AddCand(o, d, DealerDistance(o, d), avail, false, &cands, &ncands, &cap);
 			}
 		}
 		if (!explain && ncands - first > o2o_max_candidates)

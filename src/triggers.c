@@ -111,52 +111,43 @@ ReadByKey(const char *table, const char *index, const char *keycol, RegProcedure
 }
 
 /*
- * o2o._region_from_dealer(): region_id of a dealer-owned row (installer,
- * assignment) is its dealer's; 0 for an unknown dealer, which the foreign
- * key then reports.
+ * Columns cols[0 .. n - 1] of the new row from its dealer's row; region_id
+ * (cols[0]) is 0 for an unknown dealer, which the foreign key then reports.
  */
-Datum
-o2o_region_from_dealer(PG_FUNCTION_ARGS)
+static Datum
+FromDealer(FunctionCallInfo fcinfo, const char *fname, int n)
 {
-	TriggerData *td = RowTrigger(fcinfo, "o2o._region_from_dealer");
-	static const char *const cols[1] = {"region_id"};
+	static const char *const cols[2] = {"region_id", "grid_id"};
+	TriggerData *td = RowTrigger(fcinfo, fname);
 	Datum		dealer,
-				v[1];
+				v[2];
 	bool		isnull,
-				nulls[1];
+				nulls[2] = {true, true};
 
+	Assert(n <= 2);
 	dealer = ColValue(td, "dealer_id", &isnull);
-	if (isnull || !ReadByKey("dealer", "dealer_pkey", "dealer_id", F_INT4EQ, dealer, 1, cols, v, nulls)
-		|| nulls[0])
+	if (!isnull)
+		(void) ReadByKey("dealer", "dealer_pkey", "dealer_id", F_INT4EQ, dealer, n, cols, v, nulls);
+	if (nulls[0])
 	{
 		v[0] = Int32GetDatum(0);
 		nulls[0] = false;
 	}
-	return SetCols(td, 1, cols, v, nulls);
+	return SetCols(td, n, cols, v, nulls);
+}
+
+/* o2o._region_from_dealer(): region_id of a dealer-owned row (installer, assignment) */
+Datum
+o2o_region_from_dealer(PG_FUNCTION_ARGS)
+{
+	return FromDealer(fcinfo, "o2o._region_from_dealer", 1);
 }
 
 /* o2o._stock_derive(): region_id and grid_id of a stock row are its dealer's */
 Datum
 o2o_stock_derive(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = RowTrigger(fcinfo, "o2o._stock_derive");
-	static const char *const cols[2] = {"region_id", "grid_id"};
-	Datum		dealer,
-				v[2];
-	bool		isnull,
-				nulls[2];
-
-	dealer = ColValue(td, "dealer_id", &isnull);
-	if (isnull)
-		nulls[0] = nulls[1] = true;
-	else
-		(void) ReadByKey("dealer", "dealer_pkey", "dealer_id", F_INT4EQ, dealer, 2, cols, v, nulls);
-	if (nulls[0])
-	{
-		v[0] = Int32GetDatum(0);
-		nulls[0] = false;
-	}
-	return SetCols(td, 2, cols, v, nulls);
+	return FromDealer(fcinfo, "o2o._stock_derive", 2);
 }
 
 /* o2o._event_derive(): region_id of an order event is its order's */
