@@ -1,42 +1,55 @@
-# o2o_route — PGXS build, plus the project's own targets (demo, test, bench, start, stop)
+# o2o_route — PGXS build, plus the project's own targets (demo, test, bench,
+# start, stop, env)
 
 EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big   = o2o_route
-OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o
+OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o \
+			   src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o
 
-# install scripts live under sql/ but are not regression tests
-DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
+# The install script of the current version is built from one hand-written
+# source, split by concern (sql/src/NN-*.sql, joined in name order).  Beside
+# it stay the frozen oldest full script (the upgrade test's base) and every
+# upgrade script.
+SQL_SRC      = $(sort $(wildcard sql/src/*.sql))
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
+# Every regression test stands alone: each creates the extension itself.
 REGRESS      = init version model worldgen grid coverage assign routing agg pricing
-REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 ISOLATION    = last_unit one_active grid_invalidation dealer_cache assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"
 
-PG_CONFIG   ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)
 # no server headers yet: only the project targets below work (they install them)
 all install installcheck:
-	@echo "PostgreSQL server development files are missing: run 'make demo' or 'make test', which install them" >&2; exit 1
+	@echo "PostgreSQL server development files are missing (or PG_CONFIG=$(PG_CONFIG) is wrong): run 'make demo' or 'make test', which install them" >&2; exit 1
 else
 include $(PGXS)
 endif
 
+$(DATA_built): $(SQL_SRC) $(EXTENSION).control
+	cat $(SQL_SRC) > $@
+
 src/version.o: $(EXTENSION).control
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: demo test bench start stop
+.PHONY: demo test bench start stop env
 demo:
-	bash test/demo.sh
+	bash scripts/demo.sh
 test:
-	bash test/run_tests.sh
+	bash scripts/test.sh
 bench:
-	bash test/bench.sh
+	bash bench/bench.sh
 start:
-	bash test/cluster.sh start
+	bash scripts/cluster.sh start
 stop:
-	bash test/cluster.sh stop
+	bash scripts/cluster.sh stop
+env:
+	@bash scripts/cluster.sh env

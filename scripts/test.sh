@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# make test (scripts/test.sh): set up (packages, a warning-free build, install, throwaway
+# cluster), run every suite against the real server, stop the cluster, and
+# end with "N passed, N failed".  Exits non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+passed=0
+failed=0
+failures=()
+record() {	# record NAME STATUS
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1)); echo "ok      $1"
+	else
+		failed=$((failed + 1)); failures+=("$1"); echo "FAILED  $1"
+	fi
+}
+
+bash scripts/deps.sh || die "could not install the packages the project needs"
+mkdir -p "$TMP"
+
+say "build with -Wall -Wextra -Werror"
+make -s clean >/dev/null 2>&1
+make -s PG_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter" >"$TMP/build.log" 2>&1
+rc=$?; [ $rc = 0 ] || cat "$TMP/build.log"
+record "build without warnings" $rc
+[ $rc = 0 ] || { echo "$passed passed, $failed failed"; exit 1; }
+as_root make -s install >/dev/null || die "make install failed"
+
+trap 'bash "$ROOT/scripts/cluster.sh" stop' EXIT
+bash scripts/cluster.sh start || die "the test cluster did not start"
+cluster_env
+
+# pg_regress and the isolation tests run as two steps, so that a failure in
+# one does not keep the other from running
+for suite in regress isolation; do
+	say "$suite tests (make installcheck)"
+	if [ $suite = regress ]; then
+		args=(ISOLATION=)
+		diffs=regression.diffs
+	else
+		args=(REGRESS=)
+		diffs=output_iso/regression.diffs
+	fi
+	rm -f "$diffs"
+	make -s installcheck "${args[@]}" >"$TMP/$suite.log" 2>&1
+	rc=$?
+	cat "$TMP/$suite.log"
+	while read -r name; do record "$suite/$name" 0; done \
+		< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. ok.*/\2/p' "$TMP/$suite.log")
+	while read -r name; do record "$suite/$name" 1; done \
+		< <(sed -n 's/^\(test \)\?[ ]*\([a-z_0-9]*\)[ ]*\.\.\. FAILED.*/\2/p' "$TMP/$suite.log")
+	if [ $rc != 0 ]; then
+		grep -q '\.\.\. FAILED' "$TMP/$suite.log" || record "$suite (make installcheck)" $rc
+		[ -f "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
+	fi
+done
+
+# every regression test stands alone: two of them, each in a database of its own
+for name in model pricing; do
+	say "regress/$name alone (make installcheck REGRESS=$name)"
+	make -s installcheck REGRESS=$name ISOLATION= >"$TMP/alone_$name.log" 2>&1
+	rc=$?
+	[ $rc = 0 ] || { cat "$TMP/alone_$name.log"; [ -f regression.diffs ] && cat regression.diffs; }
+	record "regress/$name alone" $rc
+done
+
+say "upgrade path"
+bash test/cluster/upgrade.sh; record "upgrade path" $?
+
+say "pg_dump / pg_restore round trip"
+bash test/cluster/dump_restore.sh; record "dump and restore" $?
+
+say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
+bash test/cluster/stress.sh; record "stress run and invariants" $?
+
+bash scripts/cluster.sh stop
+trap - EXIT
+echo
+[ $failed = 0 ] || printf 'failed: %s\n' "${failures[*]}"
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]

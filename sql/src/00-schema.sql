@@ -1,0 +1,25 @@
+/* o2o_route--0.4.0.sql: the data model of o2o_route, grid membership, coverage, assignment, pricing */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION o2o_route CASCADE" to load this file. \quit
+
+/*
+ * Functions callable by applications live in the extension's schema
+ * (@extschema@, normally public) so that they work unqualified.  The tables
+ * and the internal trigger functions live in schema o2o, which belongs to
+ * the extension and is dropped with it.
+ *
+ * Internal PL/pgSQL functions pin their search_path to the one in force
+ * while this script runs: the extension's schema followed by the schemas of
+ * the required extensions (PostGIS, btree_gist), wherever they were
+ * installed.
+ */
+CREATE SCHEMA o2o;
+COMMENT ON SCHEMA o2o IS 'o2o_route: grids, dealers, stock, installers, orders and their routing history';
+
+CREATE FUNCTION o2o_route_version() RETURNS text
+	AS 'MODULE_PATHNAME', 'o2o_route_version'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION o2o_route_version() IS
+	'version of the loaded o2o_route library; errors (SQLSTATE 55000) if it differs from the installed SQL version';
+

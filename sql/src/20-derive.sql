@@ -1,0 +1,151 @@
+------------------------------------------------------------------------
+-- derivations and guards
+------------------------------------------------------------------------
+
+CREATE FUNCTION o2o._dealer_derive() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	-- a location that is empty or out of the lon/lat range is left to the
+	-- dealer_location_* check constraints
+	IF ST_X(NEW.location) BETWEEN -180 AND 180 AND ST_Y(NEW.location) BETWEEN -90 AND 90 THEN
+		NEW.grid_id := o2o_grid_of(NEW.location);
+		IF NEW.grid_id IS NULL THEN
+			RAISE EXCEPTION 'dealer location is outside every service grid'
+				USING ERRCODE = 'O2001',
+					  DETAIL = format('Dealer %s is at %s, which no row of o2o.grid covers.',
+									  NEW.dealer_id, ST_AsText(NEW.location));
+		END IF;
+		SELECT g.region_id INTO NEW.region_id FROM o2o.grid g WHERE g.grid_id = NEW.grid_id;
+	ELSE
+		NEW.grid_id := NULL;
+		NEW.region_id := NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION o2o._dealer_derive() IS 'internal trigger: derive dealer.grid_id and region_id from location';
+
+CREATE TRIGGER dealer_derive
+	BEFORE INSERT OR UPDATE OF location, grid_id, region_id ON o2o.dealer
+	FOR EACH ROW EXECUTE FUNCTION o2o._dealer_derive();
+
+/* A dealer that moved to another region takes its stock and installers along. */
+CREATE FUNCTION o2o._dealer_region_moved() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	UPDATE o2o.stock SET region_id = NEW.region_id, grid_id = NEW.grid_id WHERE dealer_id = NEW.dealer_id;
+	UPDATE o2o.installer SET region_id = NEW.region_id WHERE dealer_id = NEW.dealer_id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION o2o._dealer_region_moved() IS 'internal trigger: keep region_id (and grid_id) of stock and installers equal to their dealer''s';
+
+CREATE TRIGGER dealer_region_moved
+	AFTER UPDATE OF grid_id, region_id ON o2o.dealer
+	FOR EACH ROW WHEN (OLD.region_id IS DISTINCT FROM NEW.region_id OR OLD.grid_id IS DISTINCT FROM NEW.grid_id)
+	EXECUTE FUNCTION o2o._dealer_region_moved();
+
+/*
+ * After grids are added or reshaped, re-derive the grid of the dealers and
+ * open orders they cover (or covered).  One pass per statement, over the
+ * transition tables, so that reloading every grid costs one index rebuild.
+ */
+CREATE FUNCTION o2o._grid_reshaped() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	-- the shapes, before and after, of the grids that changed
+	changed text := CASE TG_OP WHEN 'UPDATE' THEN
+		'(SELECT unnest(ARRAY[o.geom, n.geom]) AS geom
+			FROM old_grids o JOIN new_grids n USING (grid_id)
+		   WHERE o.geom IS DISTINCT FROM n.geom OR o.region_id IS DISTINCT FROM n.region_id)'
+		ELSE 'new_grids' END;
+BEGIN
+	EXECUTE format('UPDATE o2o.dealer d SET location = d.location FROM %s r
+					 WHERE ST_Covers(r.geom, d.location)', changed);
+	EXECUTE format('UPDATE o2o.orders o SET location = o.location FROM %s r
+					 WHERE o.status IN (''pending'', ''unassignable'')
+					   AND ST_Covers(r.geom, o.location)', changed);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION o2o._grid_reshaped() IS 'internal trigger: re-derive dealer and open-order grids after grids are added or reshaped';
+
+CREATE TRIGGER grid_reshaped
+	AFTER UPDATE ON o2o.grid
+	REFERENCING OLD TABLE AS old_grids NEW TABLE AS new_grids
+	FOR EACH STATEMENT EXECUTE FUNCTION o2o._grid_reshaped();
+CREATE TRIGGER grid_added
+	AFTER INSERT ON o2o.grid
+	REFERENCING NEW TABLE AS new_grids
+	FOR EACH STATEMENT EXECUTE FUNCTION o2o._grid_reshaped();
+
+CREATE FUNCTION o2o._order_derive() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	IF ST_X(NEW.location) BETWEEN -180 AND 180 AND ST_Y(NEW.location) BETWEEN -90 AND 90 THEN
+		NEW.grid_id := o2o_grid_of(NEW.location);
+		SELECT g.region_id INTO NEW.region_id FROM o2o.grid g WHERE g.grid_id = NEW.grid_id;
+	ELSE
+		NEW.grid_id := NULL;
+		NEW.region_id := NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION o2o._order_derive() IS 'internal trigger: derive orders.grid_id and region_id from the delivery location';
+
+CREATE TRIGGER orders_derive
+	BEFORE INSERT OR UPDATE OF location ON o2o.orders
+	FOR EACH ROW EXECUTE FUNCTION o2o._order_derive();
+
+/* stock, installers and assignments live in their dealer's region */
+CREATE FUNCTION o2o._region_from_dealer() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_region_from_dealer'
+	LANGUAGE C;
+COMMENT ON FUNCTION o2o._region_from_dealer() IS 'internal trigger: region_id of a dealer-owned row is its dealer''s';
+
+/* stock rows carry their dealer's region and grid (for the lookups of o2o_assign) */
+CREATE FUNCTION o2o._stock_derive() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_stock_derive'
+	LANGUAGE C;
+COMMENT ON FUNCTION o2o._stock_derive() IS 'internal trigger: region_id and grid_id of a stock row are its dealer''s';
+
+CREATE TRIGGER stock_derive BEFORE INSERT OR UPDATE OF dealer_id ON o2o.stock
+	FOR EACH ROW EXECUTE FUNCTION o2o._stock_derive();
+CREATE TRIGGER installer_region BEFORE INSERT OR UPDATE OF dealer_id ON o2o.installer
+	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
+CREATE TRIGGER assignment_region BEFORE INSERT OR UPDATE OF dealer_id ON o2o.assignment
+	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
+
+CREATE FUNCTION o2o._event_derive() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_event_derive'
+	LANGUAGE C;
+COMMENT ON FUNCTION o2o._event_derive() IS 'internal trigger: region_id of an order event is its order''s';
+
+CREATE TRIGGER order_event_region BEFORE INSERT ON o2o.order_event
+	FOR EACH ROW EXECUTE FUNCTION o2o._event_derive();
+
+CREATE FUNCTION o2o._append_only() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	RAISE EXCEPTION '% is append-only', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME
+		USING ERRCODE = 'O2002',
+			  DETAIL = format('%s of event %s was refused; the history of an order is never rewritten.',
+							  TG_OP, OLD.event_id);
+END
+$$;
+COMMENT ON FUNCTION o2o._append_only() IS 'internal trigger: refuse UPDATE and DELETE on an append-only table';
+
+CREATE TRIGGER order_event_append_only BEFORE UPDATE OR DELETE ON o2o.order_event
+	FOR EACH ROW EXECUTE FUNCTION o2o._append_only();
+

@@ -1,0 +1,115 @@
+/* Give back what an assignment holds: the reservation (or consume it) and the slot. */
+CREATE FUNCTION o2o._release(a o2o.assignment, new_state text, why text, consume boolean)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+BEGIN
+	UPDATE o2o.stock s
+	   SET reserved = s.reserved - a.qty,
+		   on_hand = s.on_hand - CASE WHEN consume THEN a.qty ELSE 0 END,
+		   updated_at = now()
+	  FROM o2o.orders o
+	 WHERE o.order_id = a.order_id AND s.dealer_id = a.dealer_id AND s.sku = o.sku;
+	IF a.installer_id IS NOT NULL THEN
+		UPDATE o2o.installer_day SET booked = booked - 1
+		 WHERE installer_id = a.installer_id AND day = a.install_day;
+	END IF;
+	UPDATE o2o.assignment SET state = new_state, ended_at = now(), reason = why
+	 WHERE assignment_id = a.assignment_id;
+END
+$$;
+COMMENT ON FUNCTION o2o._release(o2o.assignment, text, text, boolean) IS
+	'internal: release (or consume) an assignment''s stock and free its installer slot';
+
+/* Lock an order for a life-cycle step; unknown orders are an error. */
+CREATE FUNCTION o2o._lock_order(p_order_id bigint, step text) RETURNS o2o.orders
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders;
+BEGIN
+	IF p_order_id IS NULL THEN
+		RAISE EXCEPTION '%: order_id must not be NULL', step USING ERRCODE = '22004';
+	END IF;
+	SELECT * INTO o FROM o2o.orders WHERE order_id = p_order_id FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown order'
+			USING ERRCODE = 'O2005', DETAIL = format('No row of o2o.orders has order_id %s.', p_order_id);
+	END IF;
+	RETURN o;
+END
+$$;
+COMMENT ON FUNCTION o2o._lock_order(bigint, text) IS 'internal: lock an order row for a life-cycle step';
+
+CREATE FUNCTION o2o_decline(order_id bigint, reason text) RETURNS int
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_decline.order_id, 'o2o_decline');
+	a o2o.assignment;
+BEGIN
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'order % has no active assignment to decline', o.order_id
+			USING ERRCODE = 'O2006', DETAIL = format('The order is %s.', o.status);
+	END IF;
+	PERFORM o2o._release(a, 'declined', o2o_decline.reason, false);
+	UPDATE o2o.orders x SET status = 'pending', promised_date = NULL WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'declined', 'pending',
+			jsonb_build_object('dealer_id', a.dealer_id, 'reason', o2o_decline.reason));
+	RETURN o2o_assign(o.order_id);
+END
+$$;
+COMMENT ON FUNCTION o2o_decline(bigint, text) IS
+	'the dealer refuses the order: release its stock and slot, never offer it this order again, assign the next best (returns it, or NULL)';
+
+CREATE FUNCTION o2o_cancel(order_id bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_cancel.order_id, 'o2o_cancel');
+	a o2o.assignment;
+BEGIN
+	IF o.status IN ('cancelled', 'completed') THEN
+		RAISE EXCEPTION 'order % is already %', o.order_id, o.status
+			USING ERRCODE = 'O2006', DETAIL = 'Only a pending, unassignable or assigned order can be cancelled.';
+	END IF;
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF FOUND THEN
+		PERFORM o2o._release(a, 'released', 'order cancelled', false);
+	END IF;
+	UPDATE o2o.orders x SET status = 'cancelled', promised_date = NULL WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'cancelled', 'cancelled', jsonb_build_object('dealer_id', a.dealer_id));
+END
+$$;
+COMMENT ON FUNCTION o2o_cancel(bigint) IS 'cancel an order: release its stock reservation and installer slot';
+
+CREATE FUNCTION o2o_complete(order_id bigint) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	o o2o.orders := o2o._lock_order(o2o_complete.order_id, 'o2o_complete');
+	a o2o.assignment;
+BEGIN
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'order % is %, not assigned', o.order_id, o.status
+			USING ERRCODE = 'O2006', DETAIL = 'Only an assigned order can be completed.';
+	END IF;
+	PERFORM o2o._release(a, 'completed', NULL, true);
+	PERFORM o2o._settle(o, a);
+	UPDATE o2o.orders x SET status = 'completed' WHERE x.order_id = o.order_id;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (o.order_id, 'completed', 'completed',
+			jsonb_build_object('dealer_id', a.dealer_id, 'installer_id', a.installer_id));
+END
+$$;
+COMMENT ON FUNCTION o2o_complete(bigint) IS
+	'delivery and installation done: the reserved units leave stock (on_hand and reserved drop), the slot is freed, the settlement is written';
