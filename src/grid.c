@@ -26,6 +26,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
@@ -109,6 +110,7 @@ GridBuild(void)
 			void	   *arg[2];
 			bool		ok;
 
+			CHECK_FOR_INTERRUPTS();
 			if (isnull)
 				continue;
 			wkb = DatumGetByteaPP(d);

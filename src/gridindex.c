@@ -20,6 +20,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "gridindex.h"
@@ -323,6 +324,8 @@ GridIndexFinish(GridIndexBuilder *b)
 					pw,
 					ph;
 
+		/* a build over millions of vertices must stay cancellable */
+		CHECK_FOR_INTERRUPTS();
 		while (ring < b->nrings && b->rings[ring].poly == p)
 			ring++;
 		ring1 = ring;
@@ -366,6 +369,7 @@ GridIndexFinish(GridIndexBuilder *b)
 							y0 = Max(CellY(idx, Min(ay, by) - EDGE_SLACK), pr0),
 							y1 = Min(CellY(idx, Max(ay, by) + EDGE_SLACK), pr1);
 
+				CHECK_FOR_INTERRUPTS();
 				pairs = GrowArray(pairs, &pcap, npairs + (int64) (x1 - x0 + 1) * (y1 - y0 + 1),
 								  sizeof(uint64));
 				for (int32 cy = y0; cy <= y1; cy++)
@@ -421,6 +425,7 @@ GridIndexFinish(GridIndexBuilder *b)
 			int64		ce,
 						k;
 
+			CHECK_FOR_INTERRUPTS();
 			while (ci < ncross && cross[ci].row < row)
 				ci++;
 			ce = ci;
@@ -653,6 +658,8 @@ GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 			break;
 		for (int64 row = qr - r; row <= qr + r; row++)
 		{
+			/* far from every grid the rings are many and wide */
+			CHECK_FOR_INTERRUPTS();
 			if (row < 0 || row >= idx->ny)
 				continue;
 			for (int64 col = qc - r; col <= qc + r; col++)

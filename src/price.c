@@ -20,9 +20,9 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -39,8 +39,6 @@ PG_FUNCTION_INFO_V1(o2o_national_price);
 PG_FUNCTION_INFO_V1(o2o_orders_price_guard);
 PG_FUNCTION_INFO_V1(o2o_table_changed);
 
-#define SKU_MAX 64
-
 typedef struct PricePeriod
 {
 	TimestampTz valid_from;
@@ -48,15 +46,23 @@ typedef struct PricePeriod
 	Numeric		price;
 } PricePeriod;
 
+/* the periods of one SKU; SKUs of any length */
 typedef struct PriceEntry
 {
-	char		sku[SKU_MAX];	/* hash key */
+	char	   *sku;
 	int			nperiods;
 	PricePeriod *periods;		/* sorted by valid_from */
 } PriceEntry;
 
+/* every SKU with a price, sorted by strcmp for a binary search */
+typedef struct PriceTable
+{
+	int			nentries;
+	PriceEntry *entries;
+} PriceTable;
+
 static MemoryContext PriceContext = NULL;
-static HTAB *Prices = NULL;
+static PriceTable *Prices = NULL;
 static O2oCache PriceCache;
 
 void
@@ -72,51 +78,52 @@ PriceBuild(void)
 	uint64		begun = O2oCacheBuildBegin(&PriceCache);
 	MemoryContext newcxt,
 				old;
-	HASHCTL		ctl;
-	HTAB	   *htab;
+	PriceTable *table;
 	SPIPlanPtr	plan;
 	int			rc;
 
 	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o national prices", ALLOCSET_DEFAULT_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = SKU_MAX;
-	ctl.entrysize = sizeof(PriceEntry);
-	ctl.hcxt = newcxt;
-	htab = hash_create("o2o national prices", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	table = MemoryContextAllocZero(newcxt, sizeof(PriceTable));
 
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		/* byte order (COLLATE "C") is strcmp's, whatever the database's collation */
 		plan = SPI_prepare("SELECT sku, valid_from, valid_to, price FROM o2o.national_price "
-						   "ORDER BY sku, valid_from", 0, NULL);
+						   "ORDER BY sku COLLATE \"C\", valid_from", 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot, true, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "reading national prices failed: %s", SPI_result_code_string(rc));
+		/* at most one entry per row */
+		table->entries = MemoryContextAlloc(newcxt, Max(SPI_processed, 1) * sizeof(PriceEntry));
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull,
-						found;
-			char	   *sku = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-			PriceEntry *e;
+			bool		isnull;
+			char	   *sku;
+			PriceEntry *e = table->nentries > 0 ? &table->entries[table->nentries - 1] : NULL;
 			PricePeriod *p;
 			Datum		to;
 
-			if (strlen(sku) >= SKU_MAX)
-				continue;		/* longer than any SKU this cache can hold */
-			e = hash_search(htab, sku, HASH_ENTER, &found);
+			CHECK_FOR_INTERRUPTS();
 			old = MemoryContextSwitchTo(newcxt);
-			if (!found)
+			sku = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+			if (e == NULL || strcmp(e->sku, sku) != 0)
 			{
+				e = &table->entries[table->nentries++];
+				e->sku = sku;
 				e->nperiods = 0;
 				e->periods = palloc(sizeof(PricePeriod));
 			}
 			else
+			{
+				pfree(sku);
 				e->periods = repalloc(e->periods, (e->nperiods + 1) * sizeof(PricePeriod));
+			}
 			p = &e->periods[e->nperiods++];
 			p->valid_from = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 			to = SPI_getbinval(tup, desc, 3, &isnull);
@@ -136,11 +143,11 @@ PriceBuild(void)
 	if (PriceContext)
 		MemoryContextDelete(PriceContext);
 	PriceContext = newcxt;
-	Prices = htab;
+	Prices = table;
 	O2oCacheBuildDone(&PriceCache, relid, begun);
 }
 
-static HTAB *
+static PriceTable *
 PriceGet(FunctionCallInfo fcinfo)
 {
 	if (O2oCacheStale(&PriceCache, fcinfo))
@@ -150,14 +157,28 @@ PriceGet(FunctionCallInfo fcinfo)
 
 /* The period of sku in force at "at", or NULL; *known: the SKU has any price. */
 static PricePeriod *
-PeriodAt(HTAB *prices, const char *sku, TimestampTz at, bool *known)
+PeriodAt(PriceTable *prices, const char *sku, TimestampTz at, bool *known)
 {
-	PriceEntry *e;
+	PriceEntry *e = NULL;
+	int			lo = 0,
+				hi = prices->nentries - 1;
 
 	*known = false;
-	if (strlen(sku) >= SKU_MAX)
-		return NULL;
-	e = hash_search(prices, sku, HASH_FIND, NULL);
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(sku, prices->entries[mid].sku);
+
+		if (c == 0)
+		{
+			e = &prices->entries[mid];
+			break;
+		}
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
 	if (e == NULL)
 		return NULL;
 	*known = true;
@@ -250,7 +271,7 @@ o2o_orders_price_guard(PG_FUNCTION_ARGS)
 	TimestampTz created;
 	Numeric		given = NULL,
 				national;
-	HTAB	   *prices;
+	PriceTable *prices;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))

@@ -138,6 +138,24 @@ SELECT count(*) AS outside_orders,
 						  LIMIT 1)) AS disagree_unbounded
   FROM o2o.orders o WHERE o.grid_id IS NULL;
 
+-- a long ring search far from every grid can be cancelled: a 1e8 m search
+-- from near the south pole (about 2 s on this world) ran to its end past any
+-- statement_timeout before 0.5.0; now the timeout stops it at once (57014)
+SELECT count(*) AS index_built FROM o2o_grid_index_stats();
+SET statement_timeout = '100ms';
+DO $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	PERFORM o2o_grid_nearest(ST_SetSRID(ST_Point(-179, -89), 4326), 1e8);
+	RAISE NOTICE 'not cancelled';
+EXCEPTION WHEN query_canceled THEN
+	RAISE NOTICE 'cancelled (%), well before the search could end: %',
+		SQLSTATE, clock_timestamp() - t0 < interval '1 s';
+END
+$$;
+RESET statement_timeout;
+
 -- under a parallel plan each worker builds its own index (under the query's
 -- snapshot) and the answers are the same
 CREATE TABLE grid_parallel_probe AS SELECT location FROM o2o.orders;

@@ -156,5 +156,22 @@ SELECT count(*) AS settled_but_not_completed
   FROM (SELECT DISTINCT order_id FROM o2o.settlement) s JOIN o2o.orders o USING (order_id)
  WHERE o.status <> 'completed';
 
+-- SKUs of any length have their price: before 0.5.0 the price cache skipped
+-- SKUs of 64 characters or more, which then had no price and no orders (O2007)
+INSERT INTO o2o.product VALUES (repeat('L', 64), 'Long SKU fridge', 'fridge', false, NULL),
+							   (repeat('M', 300), 'Longer SKU fridge', 'fridge', false, NULL);
+INSERT INTO o2o.national_price (sku, price, valid_from) VALUES
+ (repeat('L', 64), 1234.50, '2020-01-01'), (repeat('M', 300), 2345.00, '2020-01-01');
+SELECT o2o_national_price(repeat('L', 64)) AS sku_64, o2o_national_price(repeat('M', 300)) AS sku_300;
+INSERT INTO o2o.orders (sku, qty, location, address)
+VALUES (repeat('L', 64), 1, 'SRID=4326;POINT(109.5 30.5)', 'long SKU street')
+RETURNING length(sku) AS sku_length, unit_price;
+-- SKUs that differ only in their 64th character
+INSERT INTO o2o.product VALUES (repeat('L', 63) || 'a', 'a', 'fridge', false, NULL),
+							   (repeat('L', 63) || 'B', 'B', 'fridge', false, NULL);
+INSERT INTO o2o.national_price (sku, price, valid_from) VALUES
+ (repeat('L', 63) || 'a', 11, '2020-01-01'), (repeat('L', 63) || 'B', 22, '2020-01-01');
+SELECT o2o_national_price(repeat('L', 63) || 'a') AS ends_a, o2o_national_price(repeat('L', 63) || 'B') AS ends_b;
+
 SET client_min_messages = warning;
 TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;
