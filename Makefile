@@ -6,7 +6,8 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTE
 
 MODULE_big   = o2o_route
 OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o \
-			   src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o
+			   src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o \
+			   src/orderstate.o
 
 # The install script of the current version is built from one hand-written
 # source, split by concern (sql/src/NN-*.sql, joined in name order).  Beside
@@ -17,7 +18,7 @@ DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Every regression test stands alone: each creates the extension itself.
-REGRESS      = init version model worldgen grid coverage assign routing agg pricing
+REGRESS      = init version model worldgen grid coverage assign lifecycle routing agg pricing
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 ISOLATION    = last_unit one_active grid_invalidation dealer_cache assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test

@@ -12,6 +12,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
+#include "fmgr.h"
 #include "storage/sinval.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -21,6 +22,9 @@
 
 #include "cache.h"
 #include "o2o_route.h"
+
+PG_FUNCTION_INFO_V1(o2o_table_changed);
+PG_FUNCTION_INFO_V1(o2o_grid_changed);
 
 #define MAX_CACHES 8
 
@@ -105,15 +109,32 @@ O2oCacheSnapshot(void)
 	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
 }
 
+/*
+ * o2o._table_changed(): the one statement-level trigger on every cached
+ * table (grid, dealer, installer, national_price).  Every backend's cache
+ * of the table is stale once this transaction commits, and this backend's
+ * at its next command.
+ */
 Datum
-O2oCacheTableChanged(FunctionCallInfo fcinfo, const char *fname)
+o2o_table_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: must be called as a trigger", fname)));
+				 errmsg("o2o._table_changed: must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The symbol of o2o._grid_changed(), the grid's own copy of the trigger
+ * until 0.4.0: the frozen 0.1.0 script still creates that function, so the
+ * upgrade path needs it; 0.5.0 drops the SQL function.
+ */
+Datum
+o2o_grid_changed(PG_FUNCTION_ARGS)
+{
+	return o2o_table_changed(fcinfo);
 }

@@ -48,7 +48,4 @@ extern void O2oCacheBuildDoneRels(O2oCache *cache, const Oid *relids, int nrelid
  */
 extern Snapshot O2oCacheSnapshot(void);
 
-/* Body of the statement-level triggers that invalidate a cached table. */
-extern Datum O2oCacheTableChanged(FunctionCallInfo fcinfo, const char *fname);
-
 #endif							/* O2O_CACHE_H */

@@ -45,7 +45,6 @@ PG_FUNCTION_INFO_V1(o2o_grid_of);
 PG_FUNCTION_INFO_V1(o2o_grid_of_lonlat);
 PG_FUNCTION_INFO_V1(o2o_grid_nearest);
 PG_FUNCTION_INFO_V1(o2o_grid_index_stats);
-PG_FUNCTION_INFO_V1(o2o_grid_changed);
 
 static MemoryContext GridContext = NULL;
 static GridIndex *Grid = NULL;
@@ -164,16 +163,6 @@ GridGet(FunctionCallInfo fcinfo)
 }
 
 int32
-O2oGridOf(double lon, double lat)
-{
-	int32		grid_id;
-
-	if (!GridIndexLookup(GridGet(NULL), lon, lat, &grid_id))
-		return -1;
-	return grid_id;
-}
-
-int32
 O2oGridNearest(double lon, double lat, double max_m)
 {
 	int32		grid_id;
@@ -256,15 +245,4 @@ o2o_grid_index_stats(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum((int64) g->vertex_bytes);
 	values[7] = Float8GetDatum(GridBuildMs);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/*
- * Statement-level trigger on o2o.grid: every backend's index of this table
- * is stale once this transaction commits (and this backend's at its next
- * command).
- */
-Datum
-o2o_grid_changed(PG_FUNCTION_ARGS)
-{
-	return O2oCacheTableChanged(fcinfo, "o2o_grid_changed");
 }

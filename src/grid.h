@@ -9,12 +9,6 @@
 /* Register the relcache callback that invalidates the grid index. */
 extern void O2oGridInit(void);
 
-/*
- * The grid covering (lon, lat), or -1; lon/lat must already be checked.
- * Builds the index first when it is missing or stale.
- */
-extern int32 O2oGridOf(double lon, double lat);
-
 /* The covering grid, else the nearest within max_m metres, or -1. */
 extern int32 O2oGridNearest(double lon, double lat, double max_m);
 

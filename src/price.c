@@ -37,7 +37,6 @@
 
 PG_FUNCTION_INFO_V1(o2o_national_price);
 PG_FUNCTION_INFO_V1(o2o_orders_price_guard);
-PG_FUNCTION_INFO_V1(o2o_table_changed);
 
 typedef struct PricePeriod
 {
@@ -345,11 +344,4 @@ o2o_orders_price_guard(PG_FUNCTION_ARGS)
 		newtup = heap_modify_tuple_by_cols(newtup, desc, 2, cols, v, n);
 	}
 	return PointerGetDatum(newtup);
-}
-
-/* Statement-level trigger: a table behind a per-backend cache changed. */
-Datum
-o2o_table_changed(PG_FUNCTION_ARGS)
-{
-	return O2oCacheTableChanged(fcinfo, "o2o_table_changed");
 }

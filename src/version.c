@@ -62,18 +62,6 @@ ExtensionRow(const char *extname, Oid *schema, char **version)
 	return found;
 }
 
-/*
- * The schema of an installed extension (PostgreSQL 15 does not export
- * get_extension_schema), or InvalidOid.
- */
-Oid
-O2oExtensionSchema(const char *extname)
-{
-	Oid			schema;
-
-	return ExtensionRow(extname, &schema, NULL) ? schema : InvalidOid;
-}
-
 void
 O2oCheckVersion(void)
 {

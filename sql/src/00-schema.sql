@@ -1,4 +1,8 @@
-/* o2o_route--0.4.0.sql: the data model of o2o_route, grid membership, coverage, assignment, pricing */
+/*
+ * o2o_route's install script: the data model, grid membership, coverage,
+ * assignment and its life cycle, pricing, the aggregates.  Built by the
+ * Makefile from sql/src/NN-*.sql, joined in name order; edit those.
+ */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION o2o_route CASCADE" to load this file. \quit
@@ -22,4 +26,15 @@ CREATE FUNCTION o2o_route_version() RETURNS text
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION o2o_route_version() IS
 	'version of the loaded o2o_route library; errors (SQLSTATE 55000) if it differs from the installed SQL version';
+
+/*
+ * The per-backend caches (the grid index, the dealer cache, the national
+ * prices) are invalidated by one statement-level trigger on each table
+ * they read (src/cache.c).
+ */
+CREATE FUNCTION o2o._table_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_table_changed'
+	LANGUAGE C;
+COMMENT ON FUNCTION o2o._table_changed() IS
+	'internal trigger: any change to a cached table makes every backend rebuild its cache';
 

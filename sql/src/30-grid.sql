@@ -29,13 +29,8 @@ CREATE FUNCTION o2o_grid_index_stats(OUT grids int, OUT vertices bigint, OUT edg
 COMMENT ON FUNCTION o2o_grid_index_stats() IS
 	'the grid index of this backend (built now if missing or stale): size, memory and the duration of its last build';
 
-CREATE FUNCTION o2o._grid_changed() RETURNS trigger
-	AS 'MODULE_PATHNAME', 'o2o_grid_changed'
-	LANGUAGE C;
-COMMENT ON FUNCTION o2o._grid_changed() IS
-	'internal trigger: any change to o2o.grid makes every backend rebuild its grid index';
-
+-- any change to o2o.grid makes every backend rebuild its grid index
 CREATE TRIGGER grid_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON o2o.grid
-	FOR EACH STATEMENT EXECUTE FUNCTION o2o._grid_changed();
+	FOR EACH STATEMENT EXECUTE FUNCTION o2o._table_changed();
 

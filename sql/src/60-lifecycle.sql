@@ -22,6 +22,16 @@ $$;
 COMMENT ON FUNCTION o2o._release(o2o.assignment, text, text, boolean) IS
 	'internal: release (or consume) an assignment''s stock and free its installer slot';
 
+/*
+ * The order's life cycle lives in one place, src/orderstate.c: the status
+ * after a step, or O2006 when the step is not allowed in the status.
+ */
+CREATE FUNCTION o2o._order_step(order_id bigint, status text, step text) RETURNS text
+	AS 'MODULE_PATHNAME', 'o2o_order_step'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION o2o._order_step(bigint, text, text) IS
+	'internal: the status of an order after a life-cycle step (o2o_assign, o2o_decline, o2o_cancel, o2o_complete); O2006 when the step is not allowed';
+
 /* Lock an order for a life-cycle step; unknown orders are an error. */
 CREATE FUNCTION o2o._lock_order(p_order_id bigint, step text) RETURNS o2o.orders
 	LANGUAGE plpgsql
@@ -43,23 +53,38 @@ END
 $$;
 COMMENT ON FUNCTION o2o._lock_order(bigint, text) IS 'internal: lock an order row for a life-cycle step';
 
+/* The active assignment of an assigned order; that it has one is an invariant. */
+CREATE FUNCTION o2o._active_assignment(o o2o.orders) RETURNS o2o.assignment
+	LANGUAGE plpgsql
+	SET search_path FROM CURRENT
+	AS $$
+DECLARE
+	a o2o.assignment;
+BEGIN
+	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'order % is % but has no active assignment', o.order_id, o.status
+			USING ERRCODE = 'XX000';
+	END IF;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION o2o._active_assignment(o2o.orders) IS
+	'internal: the active assignment of an assigned order (an internal error if the invariant is broken)';
+
 CREATE FUNCTION o2o_decline(order_id bigint, reason text) RETURNS int
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path FROM CURRENT
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_decline.order_id, 'o2o_decline');
-	a o2o.assignment;
+	next_status text := o2o._order_step(o.order_id, o.status, 'o2o_decline');
+	a o2o.assignment := o2o._active_assignment(o);
 BEGIN
-	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'order % has no active assignment to decline', o.order_id
-			USING ERRCODE = 'O2006', DETAIL = format('The order is %s.', o.status);
-	END IF;
 	PERFORM o2o._release(a, 'declined', o2o_decline.reason, false);
-	UPDATE o2o.orders x SET status = 'pending', promised_date = NULL WHERE x.order_id = o.order_id;
+	UPDATE o2o.orders x SET status = next_status, promised_date = NULL WHERE x.order_id = o.order_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
-	VALUES (o.order_id, 'declined', 'pending',
+	VALUES (o.order_id, 'declined', next_status,
 			jsonb_build_object('dealer_id', a.dealer_id, 'reason', o2o_decline.reason));
 	RETURN o2o_assign(o.order_id);
 END
@@ -73,19 +98,16 @@ CREATE FUNCTION o2o_cancel(order_id bigint) RETURNS void
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_cancel.order_id, 'o2o_cancel');
+	next_status text := o2o._order_step(o.order_id, o.status, 'o2o_cancel');
 	a o2o.assignment;
 BEGIN
-	IF o.status IN ('cancelled', 'completed') THEN
-		RAISE EXCEPTION 'order % is already %', o.order_id, o.status
-			USING ERRCODE = 'O2006', DETAIL = 'Only a pending, unassignable or assigned order can be cancelled.';
-	END IF;
 	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
 	IF FOUND THEN
 		PERFORM o2o._release(a, 'released', 'order cancelled', false);
 	END IF;
-	UPDATE o2o.orders x SET status = 'cancelled', promised_date = NULL WHERE x.order_id = o.order_id;
+	UPDATE o2o.orders x SET status = next_status, promised_date = NULL WHERE x.order_id = o.order_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
-	VALUES (o.order_id, 'cancelled', 'cancelled', jsonb_build_object('dealer_id', a.dealer_id));
+	VALUES (o.order_id, 'cancelled', next_status, jsonb_build_object('dealer_id', a.dealer_id));
 END
 $$;
 COMMENT ON FUNCTION o2o_cancel(bigint) IS 'cancel an order: release its stock reservation and installer slot';
@@ -96,18 +118,14 @@ CREATE FUNCTION o2o_complete(order_id bigint) RETURNS void
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_complete.order_id, 'o2o_complete');
-	a o2o.assignment;
+	next_status text := o2o._order_step(o.order_id, o.status, 'o2o_complete');
+	a o2o.assignment := o2o._active_assignment(o);
 BEGIN
-	SELECT * INTO a FROM o2o.assignment x WHERE x.order_id = o.order_id AND x.state = 'active';
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'order % is %, not assigned', o.order_id, o.status
-			USING ERRCODE = 'O2006', DETAIL = 'Only an assigned order can be completed.';
-	END IF;
 	PERFORM o2o._release(a, 'completed', NULL, true);
 	PERFORM o2o._settle(o, a);
-	UPDATE o2o.orders x SET status = 'completed' WHERE x.order_id = o.order_id;
+	UPDATE o2o.orders x SET status = next_status WHERE x.order_id = o.order_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
-	VALUES (o.order_id, 'completed', 'completed',
+	VALUES (o.order_id, 'completed', next_status,
 			jsonb_build_object('dealer_id', a.dealer_id, 'installer_id', a.installer_id));
 END
 $$;

@@ -8,12 +8,6 @@ CREATE FUNCTION o2o_national_price(sku text, at timestamptz DEFAULT now()) RETUR
 COMMENT ON FUNCTION o2o_national_price(text, timestamptz) IS
 	'the one online price of a SKU in force at a time (default now); NULL when none is; errors (O2003) for an unknown SKU';
 
-CREATE FUNCTION o2o._table_changed() RETURNS trigger
-	AS 'MODULE_PATHNAME', 'o2o_table_changed'
-	LANGUAGE C;
-COMMENT ON FUNCTION o2o._table_changed() IS
-	'internal trigger: any change to a cached table makes every backend rebuild its cache';
-
 -- o2o_assign caches every dealer and installer per backend
 CREATE TRIGGER dealer_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON o2o.dealer
