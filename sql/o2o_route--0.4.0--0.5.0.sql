@@ -1,4 +1,4 @@
-/* o2o_route 0.4.0 -> 0.5.0: one cache-invalidation trigger, the order's life cycle in one place */
+/* o2o_route 0.4.0 -> 0.5.0: one cache-invalidation trigger, the order's life cycle in one place, derived columns in C */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION o2o_route UPDATE TO '0.5.0'" to load this file. \quit
@@ -91,3 +91,21 @@ BEGIN
 			jsonb_build_object('dealer_id', a.dealer_id, 'installer_id', a.installer_id));
 END
 $$;
+
+-- every derived column in C (src/triggers.c); a dealer's stock and
+-- installers follow its grid and region whatever the UPDATE set
+CREATE OR REPLACE FUNCTION o2o._dealer_derive() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_dealer_derive'
+	LANGUAGE C;
+CREATE OR REPLACE FUNCTION o2o._order_derive() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_order_derive'
+	LANGUAGE C;
+CREATE OR REPLACE FUNCTION o2o._dealer_region_moved() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'o2o_dealer_moved'
+	LANGUAGE C;
+DROP TRIGGER dealer_region_moved ON o2o.dealer;
+-- no column list: a move sets only location, and the grid and region follow
+CREATE TRIGGER dealer_region_moved
+	AFTER UPDATE ON o2o.dealer
+	FOR EACH ROW WHEN (OLD.region_id IS DISTINCT FROM NEW.region_id OR OLD.grid_id IS DISTINCT FROM NEW.grid_id)
+	EXECUTE FUNCTION o2o._dealer_region_moved();

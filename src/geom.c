@@ -50,8 +50,13 @@ O2oCheckLonLat(const char *fname, double lon, double lat)
 						   lon, lat)));
 }
 
-void
-O2oPointArg(Datum geom, const char *fname, double *lon, double *lat)
+/*
+ * The coordinates of a serialized PostGIS point of SRID 4326; false for an
+ * empty point when empty_ok, an error for it otherwise, and for anything
+ * that is not such a point.
+ */
+static bool
+ReadPoint(Datum geom, const char *fname, bool empty_ok, double *lon, double *lat)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(geom);
 	const uint8 *p = (const uint8 *) VARDATA_ANY(v);
@@ -87,6 +92,8 @@ O2oPointArg(Datum geom, const char *fname, double *lon, double *lat)
 				 errmsg("%s: geometry must be a point", fname),
 				 errdetail("The argument is a %s.",
 						   type < lengthof(TypeNames) ? TypeNames[type] : "geometry of unknown type")));
+	if (npoints == 0 && empty_ok)
+		return false;
 	if (npoints == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -99,11 +106,25 @@ O2oPointArg(Datum geom, const char *fname, double *lon, double *lat)
 	if (off + 8 + 2 * sizeof(double) > len)
 		elog(ERROR, "%s: geometry value too short", fname);
 	memcpy(xy, p + off + 8, sizeof(xy));
-	O2oCheckLonLat(fname, xy[0], xy[1]);
 	*lon = xy[0];
 	*lat = xy[1];
 	if ((Pointer) v != DatumGetPointer(geom))
 		pfree(v);
+	return true;
+}
+
+void
+O2oPointArg(Datum geom, const char *fname, double *lon, double *lat)
+{
+	(void) ReadPoint(geom, fname, false, lon, lat);
+	O2oCheckLonLat(fname, *lon, *lat);
+}
+
+bool
+O2oPointInRange(Datum geom, const char *fname, double *lon, double *lat)
+{
+	return ReadPoint(geom, fname, true, lon, lat)
+		&& !isnan(*lon) && !isnan(*lat) && *lon >= -180 && *lon <= 180 && *lat >= -90 && *lat <= 90;
 }
 
 /* a bounds-checked WKB reader */

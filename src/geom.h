@@ -17,6 +17,13 @@
  */
 extern void O2oPointArg(Datum geom, const char *fname, double *lon, double *lat);
 
+/*
+ * The coordinates of a point of SRID 4326 (a column's value); false when it
+ * is empty or its lon/lat is NaN or out of range, which the table's check
+ * constraints then report.
+ */
+extern bool O2oPointInRange(Datum geom, const char *fname, double *lon, double *lat);
+
 /* Raise the documented error unless lon/lat are finite and in range. */
 extern void O2oCheckLonLat(const char *fname, double lon, double lat);
 

@@ -163,6 +163,16 @@ GridGet(FunctionCallInfo fcinfo)
 }
 
 int32
+O2oGridOfPoint(FunctionCallInfo fcinfo, double lon, double lat)
+{
+	int32		grid_id;
+
+	if (!GridIndexLookup(GridGet(fcinfo), lon, lat, &grid_id))
+		return -1;
+	return grid_id;
+}
+
+int32
 O2oGridNearest(double lon, double lat, double max_m)
 {
 	int32		grid_id;

@@ -1,12 +1,15 @@
 /*
  * triggers.c
- *		The row triggers that every assignment fires, in C: the region of
- *		dealer-owned rows, of stock rows (and their grid), of order events,
- *		and the capacity check of installer bookings.  Each reads one row by
- *		its primary key with an index probe (probe.c), under a new snapshot
- *		taken after advancing the command counter, as a statement of a
- *		volatile PL/pgSQL trigger would: rows written earlier in the same
- *		statement (a CTE, a multi-row INSERT) are seen.
+ *		Every derived column, in one place, and the capacity check of
+ *		installer bookings:
+ *		- the grid and region of a dealer or an order, from its location;
+ *		- the region of dealer-owned rows, and the grid of stock rows, from
+ *		  their dealer, also when the dealer moves;
+ *		- the region of an order event, from its order.
+ *		Each reads one row by its primary key with an index probe (probe.c),
+ *		under a new snapshot taken after advancing the command counter, as a
+ *		statement of a volatile PL/pgSQL trigger would: rows written earlier
+ *		in the same statement (a CTE, a multi-row INSERT) are seen.
  */
 #include "postgres.h"
 
@@ -20,9 +23,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "geom.h"
+#include "grid.h"
 #include "o2o_route.h"
 #include "probe.h"
 
+PG_FUNCTION_INFO_V1(o2o_dealer_derive);
+PG_FUNCTION_INFO_V1(o2o_order_derive);
+PG_FUNCTION_INFO_V1(o2o_dealer_moved);
 PG_FUNCTION_INFO_V1(o2o_region_from_dealer);
 PG_FUNCTION_INFO_V1(o2o_stock_derive);
 PG_FUNCTION_INFO_V1(o2o_event_derive);
@@ -108,6 +116,127 @@ ReadByKey(const char *table, const char *index, const char *keycol, RegProcedure
 	O2oProbeClose(&p);
 	UnregisterSnapshot(snap);
 	return found;
+}
+
+/* a point as ST_AsText writes it: up to 15 decimals, trailing zeros dropped */
+static char *
+PointText(double lon, double lat)
+{
+	char		c[2][64];
+	double		v[2] = {lon, lat};
+
+	for (int i = 0; i < 2; i++)
+	{
+		char	   *end;
+
+		snprintf(c[i], sizeof(c[i]), "%.15f", v[i]);
+		end = c[i] + strlen(c[i]) - 1;
+		while (*end == '0')
+			*end-- = '\0';
+		if (*end == '.')
+			*end = '\0';
+		if (strcmp(c[i], "-0") == 0)
+			strcpy(c[i], "0");
+	}
+	return psprintf("POINT(%s %s)", c[0], c[1]);
+}
+
+/*
+ * grid_id and region_id of the new row from its location: the covering
+ * grid (o2o_grid_of) and that grid's region.  Outside every grid both are
+ * NULL, or for a dealer (must_cover) an O2001 error.  An empty or out of
+ * range location leaves them NULL for the table's check constraints.
+ */
+static Datum
+FromLocation(FunctionCallInfo fcinfo, const char *fname, bool must_cover)
+{
+	static const char *const cols[2] = {"grid_id", "region_id"};
+	static const char *const gcols[1] = {"region_id"};
+	TriggerData *td = RowTrigger(fcinfo, fname);
+	bool		isnull,
+				nulls[2] = {true, true};
+	Datum		location = ColValue(td, "location", &isnull),
+				v[2] = {0, 0};
+	double		lon,
+				lat;
+
+	if (!isnull && O2oPointInRange(location, fname, &lon, &lat))
+	{
+		int32		grid_id = O2oGridOfPoint(fcinfo, lon, lat);
+
+		if (grid_id < 0 && must_cover)
+		{
+			Datum		dealer = ColValue(td, "dealer_id", &isnull);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_O2O_OUTSIDE_GRIDS),
+					 errmsg("dealer location is outside every service grid"),
+					 errdetail("Dealer %s is at %s, which no row of o2o.grid covers.",
+							   isnull ? "" : DatumGetCString(DirectFunctionCall1(int4out, dealer)),
+							   PointText(lon, lat))));
+		}
+		if (grid_id >= 0)
+		{
+			v[0] = Int32GetDatum(grid_id);
+			nulls[0] = false;
+			(void) ReadByKey("grid", "grid_pkey", "grid_id", F_INT4EQ, v[0], 1, gcols, &v[1], &nulls[1]);
+		}
+	}
+	return SetCols(td, 2, cols, v, nulls);
+}
+
+/* o2o._dealer_derive(): a dealer's grid and region, from its location */
+Datum
+o2o_dealer_derive(PG_FUNCTION_ARGS)
+{
+	return FromLocation(fcinfo, "o2o._dealer_derive", true);
+}
+
+/* o2o._order_derive(): an order's grid and region, from its delivery location */
+Datum
+o2o_order_derive(PG_FUNCTION_ARGS)
+{
+	return FromLocation(fcinfo, "o2o._order_derive", false);
+}
+
+/*
+ * o2o._dealer_moved(): AFTER UPDATE of a dealer whose grid or region
+ * changed, whatever the statement set (a move sets only the location, a
+ * grid reshape not even that): its stock rows take its region and grid,
+ * its installers its region.
+ */
+Datum
+o2o_dealer_moved(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			types[3] = {INT4OID, INT4OID, INT4OID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+	HeapTuple	row;
+	TupleDesc	desc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event)
+		|| !TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("o2o._dealer_moved: must be called as an AFTER ROW trigger on UPDATE")));
+	row = td->tg_newtuple;
+	desc = RelationGetDescr(td->tg_relation);
+	args[0] = heap_getattr(row, ColNumber(td, "region_id"), desc, &isnull);
+	nulls[0] = isnull ? 'n' : ' ';
+	args[1] = heap_getattr(row, ColNumber(td, "grid_id"), desc, &isnull);
+	nulls[1] = isnull ? 'n' : ' ';
+	args[2] = heap_getattr(row, ColNumber(td, "dealer_id"), desc, &isnull);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE o2o.stock SET region_id = $1, grid_id = $2 WHERE dealer_id = $3",
+							  3, types, args, nulls, false, 0) != SPI_OK_UPDATE
+		|| SPI_execute_with_args("UPDATE o2o.installer SET region_id = $1 WHERE dealer_id = $3",
+								 3, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "o2o._dealer_moved: updating the dealer's stock and installers failed");
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }
 
 /*

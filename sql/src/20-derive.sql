@@ -2,29 +2,15 @@
 -- derivations and guards
 ------------------------------------------------------------------------
 
+/*
+ * Every derived column is derived in C, in one place (src/triggers.c): the
+ * grid and region of dealers and orders from their location, the region
+ * (and grid) of dealer-owned rows from their dealer, of events from their
+ * order.
+ */
 CREATE FUNCTION o2o._dealer_derive() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
-	AS $$
-BEGIN
-	-- a location that is empty or out of the lon/lat range is left to the
-	-- dealer_location_* check constraints
-	IF ST_X(NEW.location) BETWEEN -180 AND 180 AND ST_Y(NEW.location) BETWEEN -90 AND 90 THEN
-		NEW.grid_id := o2o_grid_of(NEW.location);
-		IF NEW.grid_id IS NULL THEN
-			RAISE EXCEPTION 'dealer location is outside every service grid'
-				USING ERRCODE = 'O2001',
-					  DETAIL = format('Dealer %s is at %s, which no row of o2o.grid covers.',
-									  NEW.dealer_id, ST_AsText(NEW.location));
-		END IF;
-		SELECT g.region_id INTO NEW.region_id FROM o2o.grid g WHERE g.grid_id = NEW.grid_id;
-	ELSE
-		NEW.grid_id := NULL;
-		NEW.region_id := NULL;
-	END IF;
-	RETURN NEW;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'o2o_dealer_derive'
+	LANGUAGE C;
 COMMENT ON FUNCTION o2o._dealer_derive() IS 'internal trigger: derive dealer.grid_id and region_id from location';
 
 CREATE TRIGGER dealer_derive
@@ -33,19 +19,13 @@ CREATE TRIGGER dealer_derive
 
 /* A dealer that moved to another region takes its stock and installers along. */
 CREATE FUNCTION o2o._dealer_region_moved() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
-	AS $$
-BEGIN
-	UPDATE o2o.stock SET region_id = NEW.region_id, grid_id = NEW.grid_id WHERE dealer_id = NEW.dealer_id;
-	UPDATE o2o.installer SET region_id = NEW.region_id WHERE dealer_id = NEW.dealer_id;
-	RETURN NULL;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'o2o_dealer_moved'
+	LANGUAGE C;
 COMMENT ON FUNCTION o2o._dealer_region_moved() IS 'internal trigger: keep region_id (and grid_id) of stock and installers equal to their dealer''s';
 
+-- no column list: a move sets only location, and the grid and region follow
 CREATE TRIGGER dealer_region_moved
-	AFTER UPDATE OF grid_id, region_id ON o2o.dealer
+	AFTER UPDATE ON o2o.dealer
 	FOR EACH ROW WHEN (OLD.region_id IS DISTINCT FROM NEW.region_id OR OLD.grid_id IS DISTINCT FROM NEW.grid_id)
 	EXECUTE FUNCTION o2o._dealer_region_moved();
 
@@ -86,20 +66,8 @@ CREATE TRIGGER grid_added
 	FOR EACH STATEMENT EXECUTE FUNCTION o2o._grid_reshaped();
 
 CREATE FUNCTION o2o._order_derive() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
-	AS $$
-BEGIN
-	IF ST_X(NEW.location) BETWEEN -180 AND 180 AND ST_Y(NEW.location) BETWEEN -90 AND 90 THEN
-		NEW.grid_id := o2o_grid_of(NEW.location);
-		SELECT g.region_id INTO NEW.region_id FROM o2o.grid g WHERE g.grid_id = NEW.grid_id;
-	ELSE
-		NEW.grid_id := NULL;
-		NEW.region_id := NULL;
-	END IF;
-	RETURN NEW;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'o2o_order_derive'
+	LANGUAGE C;
 COMMENT ON FUNCTION o2o._order_derive() IS 'internal trigger: derive orders.grid_id and region_id from the delivery location';
 
 CREATE TRIGGER orders_derive
