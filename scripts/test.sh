@@ -66,6 +66,9 @@ for name in model pricing; do
 	record "regress/$name alone" $rc
 done
 
+say "the README's reference against the catalog and the SQLSTATE list"
+bash test/cluster/reference.sh; record "README reference" $?
+
 say "upgrade path"
 bash test/cluster/upgrade.sh; record "upgrade path" $?
 
