@@ -85,8 +85,8 @@ typedef struct Order
 	bool		nearest;		/* the grid is the nearest, not a covering one */
 	char	   *category;
 	bool		needs_install;
-	bool		climate_ok;
-	char	   *climate;
+	bool		climate_ok;		/* the model is sold in the grid's climate */
+	O2oClimate	climate;		/* the grid's; valid when grid_id >= 0 */
 	int32		active_dealer;	/* -1: none */
 	int32	   *declined;		/* dealers that declined it before */
 	int			ndeclined;
@@ -326,6 +326,29 @@ Haversine(double lon1, double lat1, double lon2, double lat2)
 	return 2 * EARTH_RADIUS_M * asin(Min(1.0, sqrt(a)));
 }
 
+/* a climate's bit in a set of climates */
+static inline uint32
+ClimateBit(O2oClimate climate)
+{
+	return (uint32) 1 << climate;
+}
+
+/* the climates of a product's climates array, as a set of ClimateBit() */
+static uint32
+ClimateMask(Datum climates)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	uint32		mask = 0;
+
+	deconstruct_array(DatumGetArrayTypeP(climates), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			mask |= ClimateBit(O2oClimateOf(TextDatumGetCString(elems[i])));
+	return mask;
+}
+
 /*
  * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
  * documented errors for an unknown order.
@@ -342,6 +365,7 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 				followed = false,
 				isnull;
 	Datum		d;
+	uint32		allowed;		/* the product's climates, by ClimateBit() */
 
 	o->order_id = order_id;
 
@@ -384,29 +408,10 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 		elog(ERROR, "product %s of order %lld not found", o->sku, (long long) order_id);
 	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
 	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
-	{
-		Datum		climates = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
-
-		o->climate_ok = true;
-		o->climate = NULL;
-		if (!isnull)
-		{
-			/* resolved against the grid's climate below */
-			ArrayType  *arr = DatumGetArrayTypeP(climates);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			StringInfoData s;
-
-			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-			initStringInfo(&s);
-			for (int i = 0; i < n; i++)
-				if (!nulls[i])
-					appendStringInfo(&s, "|%s|", TextDatumGetCString(elems[i]));
-			o->climate = s.data;	/* temporarily: the allowed climates */
-			o->climate_ok = false;
-		}
-	}
+	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
+	/* resolved against the grid's climate below; NULL: sold everywhere */
+	o->climate_ok = isnull;
+	allowed = isnull ? ~(uint32) 0 : ClimateMask(d);
 	O2oProbeClose(&p);
 	UnregisterSnapshot(snap);
 	o->today = GetSQLCurrentDate();
@@ -436,22 +441,14 @@ LoadOrder(Order *o, int64 order_id, bool lock)
 	if (o->grid_id >= 0)
 	{
 		const GridInfo *g;
-		char	   *allowed = o->climate;
 
 		O2oDealerCacheRefresh();
 		g = O2oGridLookup(o->grid_id);
 		if (g == NULL || !g->exists)
 			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
 		o->region_id = g->region_id;
-		o->climate = pstrdup(g->climate);
-		if (allowed != NULL)
-		{
-			char	   *needle = psprintf("|%s|", o->climate);
-
-			o->climate_ok = strstr(allowed, needle) != NULL;
-		}
-		else
-			o->climate_ok = true;
+		o->climate = g->climate;
+		o->climate_ok = (allowed & ClimateBit(o->climate)) != 0;
 	}
 }
 
@@ -1276,7 +1273,7 @@ UnassignableReason(const Order *o, const Cand *cands, int ncands)
 	}
 	if (!o->climate_ok)
 	{
-		appendStringInfo(&s, "model not sold in the %s", o->climate);
+		appendStringInfo(&s, "model not sold in the %s", O2oClimateName(o->climate));
 		return s.data;
 	}
 	if (ncands == 0)
