@@ -95,6 +95,40 @@ typedef struct Order
 	DateADT		today;
 } Order;
 
+/*
+ * Why a candidate cannot serve, REASON_NONE when it can (or is not
+ * evaluated yet).  The names users see are in reason_names.
+ */
+typedef enum CandReason
+{
+	REASON_NONE = 0,
+	REASON_NO_STOCK,
+	REASON_OUT_OF_RADIUS,
+	REASON_NO_SKILL,
+	REASON_NO_SLOT,
+	REASON_DECLINED,
+	REASON_INACTIVE,
+	REASON_CLIMATE,
+	REASON_RESERVED_MEANWHILE,
+	REASON_BUSY
+} CandReason;
+
+static const char *const reason_names[] = {
+	[REASON_NONE] = NULL,
+	[REASON_NO_STOCK] = "no stock",
+	[REASON_OUT_OF_RADIUS] = "out of radius",
+	[REASON_NO_SKILL] = "no installer with the skill",
+	[REASON_NO_SLOT] = "no free slot",
+	[REASON_DECLINED] = "declined before",
+	[REASON_INACTIVE] = "inactive",
+	[REASON_CLIMATE] = "model not sold in this climate zone",
+	[REASON_RESERVED_MEANWHILE] = "reserved meanwhile",
+	[REASON_BUSY] = "busy"
+};
+
+StaticAssertDecl(lengthof(reason_names) == REASON_BUSY + 1,
+				 "reason_names must name every CandReason");
+
 /* one dealer considered for the order */
 typedef struct Cand
 {
@@ -125,7 +159,7 @@ typedef struct Cand
 				s_load,
 				penalty,
 				score;
-	const char *reason;			/* NULL: eligible (or not evaluated yet) */
+	CandReason	reason;			/* REASON_NONE: eligible (or not evaluated yet) */
 	bool		evaluated;		/* installers read, eligibility and score final */
 	double		bound;			/* the score it can reach at most (load 0) */
 } Cand;
@@ -832,15 +866,15 @@ Evaluate(Ranking *r, Cand *c)
 			c->inst_first_free[k] = f;
 		}
 		if (c->ninst == 0)
-			c->reason = "no installer with the skill";
+			c->reason = REASON_NO_SKILL;
 		else
 		{
 			PickInstaller(c);
 			if (c->installer_id < 0)
-				c->reason = "no free slot";
+				c->reason = REASON_NO_SLOT;
 		}
 	}
-	if (c->reason == NULL)
+	if (c->reason == REASON_NONE)
 		Score(o, c);
 	c->evaluated = true;
 }
@@ -856,11 +890,11 @@ CandCmp(const void *a, const void *b)
 	const Cand *x = a,
 			   *y = b;
 
-	if ((x->reason == NULL) != (y->reason == NULL))
-		return x->reason == NULL ? -1 : 1;
+	if ((x->reason == REASON_NONE) != (y->reason == REASON_NONE))
+		return x->reason == REASON_NONE ? -1 : 1;
 	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
 		return x->same_grid ? -1 : 1;
-	if (x->reason == NULL)
+	if (x->reason == REASON_NONE)
 	{
 		double		sx = x->evaluated ? x->score : x->bound,
 					sy = y->evaluated ? y->score : y->bound;
@@ -894,7 +928,7 @@ Settle(Ranking *r, int from, int need)
 		{
 			Cand	   *c = &r->cands[i];
 
-			if (c->reason != NULL)
+			if (c->reason != REASON_NONE)
 				break;			/* the rejected come last */
 			if (!c->evaluated)
 			{
@@ -1082,13 +1116,13 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 			if (o->declined[k] == c->dealer_id)
 				c->excluded = true;
 		if (!c->active)
-			c->reason = "inactive";
+			c->reason = REASON_INACTIVE;
 		else if (c->excluded)
-			c->reason = "declined before";
+			c->reason = REASON_DECLINED;
 		else if (!o->climate_ok)
-			c->reason = "model not sold in this climate zone";
+			c->reason = REASON_CLIMATE;
 		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
-			c->reason = "out of radius";
+			c->reason = REASON_OUT_OF_RADIUS;
 		else
 		{
 			if (c->available == STOCK_UNREAD)
@@ -1097,7 +1131,7 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 				c->available = DealerAvailable(&by_dealer, sku, c->dealer_id);
 			}
 			if (c->available < o->qty)
-				c->reason = "no stock";
+				c->reason = REASON_NO_STOCK;
 		}
 	}
 	if (by_grid.open)
@@ -1117,7 +1151,7 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 	{
 		Cand	   *c = &cands[i];
 
-		if (c->reason != NULL)
+		if (c->reason != REASON_NONE)
 			continue;
 		if (explain)
 			Evaluate(r, c);
@@ -1260,9 +1294,11 @@ static char *
 UnassignableReason(const Order *o, const Cand *cands, int ncands)
 {
 	StringInfoData s;
-	static const char *const reasons[] = {
-		"no stock", "out of radius", "no installer with the skill", "no free slot",
-		"declined before", "inactive", "model not sold in this climate zone", "reserved meanwhile"
+
+	/* the order of the counts; busy never shows, such an order stays pending */
+	static const CandReason reasons[] = {
+		REASON_NO_STOCK, REASON_OUT_OF_RADIUS, REASON_NO_SKILL, REASON_NO_SLOT,
+		REASON_DECLINED, REASON_INACTIVE, REASON_CLIMATE, REASON_RESERVED_MEANWHILE
 	};
 
 	initStringInfo(&s);
@@ -1287,10 +1323,10 @@ UnassignableReason(const Order *o, const Cand *cands, int ncands)
 		int			n = 0;
 
 		for (int i = 0; i < ncands; i++)
-			if (cands[i].reason != NULL && strcmp(cands[i].reason, reasons[r]) == 0)
+			if (cands[i].reason == reasons[r])
 				n++;
 		if (n > 0)
-			appendStringInfo(&s, " %d %s,", n, reasons[r]);
+			appendStringInfo(&s, " %d %s,", n, reason_names[reasons[r]]);
 	}
 	s.data[s.len - 1] = ')';
 	return s.data;
@@ -1385,7 +1421,7 @@ TryReserve(const Order *o, Cand *c)
 			/* someone else is reserving here right now: busy, try the next */
 			FreeErrorData(edata);
 			saw_busy = true;
-			c->reason = "busy";
+			c->reason = REASON_BUSY;
 			return false;
 		}
 		ReThrowError(edata);
@@ -1419,12 +1455,12 @@ Choose(Ranking *r)
 
 		Settle(r, i, 1);
 		c = &r->cands[i];
-		if (c->reason != NULL)
+		if (c->reason != REASON_NONE)
 			break;				/* eligible ones come first */
 		if (TryReserve(r->o, c))
 			return i;
-		if (c->reason == NULL)
-			c->reason = "reserved meanwhile";
+		if (c->reason == REASON_NONE)
+			c->reason = REASON_RESERVED_MEANWHILE;
 	}
 	return -1;
 }
@@ -1502,7 +1538,7 @@ O2oAssign(int64 order_id, bool *assigned)
 		JPush(&detail, WJB_BEGIN_ARRAY, NULL);
 		for (int i = win + 1; i < ncands && shown < 3; i++)
 		{
-			if (cands[i].reason != NULL)
+			if (cands[i].reason != REASON_NONE)
 				continue;
 			CandJson(&detail, &o, &cands[i]);
 			shown++;
@@ -1567,8 +1603,8 @@ O2oAssign(int64 order_id, bool *assigned)
 		cands = r.cands;
 		ncands = r.ncands;
 		for (int i = 0; i < ncands; i++)
-			if (cands[i].reason == NULL)
-				cands[i].reason = "reserved meanwhile";
+			if (cands[i].reason == REASON_NONE)
+				cands[i].reason = REASON_RESERVED_MEANWHILE;
 		why = UnassignableReason(&o, cands, ncands);
 
 		args[0] = Int64GetDatum(o.order_id);
@@ -1643,10 +1679,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		bool		nulls[16] = {0};
 		MemoryContext old;
 
-		if (c->reason == NULL && ++rank > k)
+		if (c->reason == REASON_NONE && ++rank > k)
 			continue;
 		values[0] = Int32GetDatum(rank);
-		nulls[0] = c->reason != NULL;
+		nulls[0] = c->reason != REASON_NONE;
 		values[1] = Int32GetDatum(c->dealer_id);
 		values[2] = Int32GetDatum(c->grid_id);
 		values[3] = BoolGetDatum(c->same_grid);
@@ -1663,10 +1699,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		values[12] = Float8GetDatum(c->s_load);
 		values[13] = Float8GetDatum(c->penalty);
 		for (int j = 8; j <= 13; j++)
-			nulls[j] = c->reason != NULL;
-		values[14] = BoolGetDatum(c->reason == NULL);
-		values[15] = c->reason ? CStringGetTextDatum(c->reason) : (Datum) 0;
-		nulls[15] = c->reason == NULL;
+			nulls[j] = c->reason != REASON_NONE;
+		values[14] = BoolGetDatum(c->reason == REASON_NONE);
+		values[15] = c->reason != REASON_NONE ? CStringGetTextDatum(reason_names[c->reason]) : (Datum) 0;
+		nulls[15] = c->reason == REASON_NONE;
 		old = MemoryContextSwitchTo(callcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
