@@ -195,16 +195,6 @@ typedef struct Plans
 } Plans;
 
 static Plans plans;
-
-/*
- * In o2o_assign_pending one transaction assigns many orders and so holds
- * many row locks; it must never wait for a lock while holding others, or
- * two such calls could deadlock.  There each reservation attempt waits at
- * most 20 ms (lock_timeout) and a candidate that stays locked counts as
- * busy: the order stays pending for a later round.
- */
-static bool assign_nowait = false;
-static bool saw_busy = false;
 static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
 
 /*
@@ -1335,10 +1325,11 @@ UnassignableReason(const Order *o, const Cand *cands, int ncands)
 /*
  * Reserve the stock and book the installer slot of a candidate, in a
  * subtransaction that is rolled back -- giving its row locks back -- when
- * the last unit or slot went to someone else meanwhile.
+ * the last unit or slot went to someone else meanwhile.  With opts->nowait
+ * a row lock held by someone else makes the candidate busy (*saw_busy).
  */
 static bool
-TryReserve(const Order *o, Cand *c)
+TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -1351,7 +1342,7 @@ TryReserve(const Order *o, Cand *c)
 		Datum		args[4];
 		int			rc;
 
-		if (assign_nowait)
+		if (opts->nowait)
 			(void) set_config_option("lock_timeout", "20", PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_LOCAL, true, 0, false);
 
@@ -1416,11 +1407,11 @@ TryReserve(const Order *o, Cand *c)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		if (assign_nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		if (opts->nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
 			/* someone else is reserving here right now: busy, try the next */
 			FreeErrorData(edata);
-			saw_busy = true;
+			*saw_busy = true;
 			c->reason = REASON_BUSY;
 			return false;
 		}
@@ -1447,7 +1438,7 @@ AddEvent(const Order *o, const char *event, const char *status, Datum detail)
 
 /* Reserve for the best candidate that still can; -1 when none can. */
 static int
-Choose(Ranking *r)
+Choose(Ranking *r, const AssignOptions *opts, bool *saw_busy)
 {
 	for (int i = 0; i < r->ncands; i++)
 	{
@@ -1457,7 +1448,7 @@ Choose(Ranking *r)
 		c = &r->cands[i];
 		if (c->reason != REASON_NONE)
 			break;				/* eligible ones come first */
-		if (TryReserve(r->o, c))
+		if (TryReserve(r->o, c, opts, saw_busy))
 			return i;
 		if (c->reason == REASON_NONE)
 			c->reason = REASON_RESERVED_MEANWHILE;
@@ -1466,7 +1457,7 @@ Choose(Ranking *r)
 }
 
 int32
-O2oAssign(int64 order_id, bool *assigned)
+O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 {
 	Order		o;
 	Ranking		r;
@@ -1474,9 +1465,9 @@ O2oAssign(int64 order_id, bool *assigned)
 	int			ncands,
 				win;
 	int32		result = -1;
+	bool		saw_busy = false;
 
 	*assigned = false;
-	saw_busy = false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
@@ -1500,13 +1491,13 @@ O2oAssign(int64 order_id, bool *assigned)
 
 	/* in-grid dealers first; other grids when the policy lets them compete */
 	Rank(&o, &r, o2o_cross_grid == O2O_CROSS_FREE, false);
-	win = o.grid_id >= 0 ? Choose(&r) : -1;
+	win = o.grid_id >= 0 ? Choose(&r, opts, &saw_busy) : -1;
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
 	{
 		/* nobody of the grid could: rank again with the neighbours */
 		RankEnd(&r);
 		Rank(&o, &r, true, false);
-		win = Choose(&r);
+		win = Choose(&r, opts, &saw_busy);
 	}
 	if (win >= 0)
 		Settle(&r, win + 1, 3);	/* the runners-up, for the explanation */
@@ -1632,8 +1623,9 @@ O2oAssign(int64 order_id, bool *assigned)
 Datum
 o2o_assign(PG_FUNCTION_ARGS)
 {
+	AssignOptions opts = {.nowait = false};
 	bool		assigned;
-	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &assigned);
+	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &opts, &assigned);
 
 	if (!assigned)
 		PG_RETURN_NULL();
@@ -1716,14 +1708,21 @@ o2o_candidates(PG_FUNCTION_ARGS)
  * oldest first, skipping orders that other sessions hold; returns how many
  * were assigned.  Orders nobody can serve become unassignable; orders whose
  * candidates were busy stay pending.
+ *
+ * One transaction assigns many orders here and so holds many row locks; it
+ * must never wait long for a lock while holding others, or two such calls
+ * could deadlock.  So the reservations do not wait (AssignOptions.nowait):
+ * a candidate that stays locked counts as busy, and the order stays
+ * pending for a later round.
  */
 Datum
 o2o_assign_pending(PG_FUNCTION_ARGS)
 {
 	int32		max = PG_GETARG_INT32(0);
+	AssignOptions opts = {.nowait = true};
 	int64	   *ids;
 	int64		nids;
-	volatile int32 assigned_count = 0;
+	int32		assigned_count = 0;
 	Datum		arg[1];
 	Oid			t[1] = {INT4OID};
 	int			rc;
@@ -1751,24 +1750,15 @@ o2o_assign_pending(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	assign_nowait = true;
-	PG_TRY();
+	for (int64 i = 0; i < nids; i++)
 	{
-		for (int64 i = 0; i < nids; i++)
-		{
-			bool		assigned;
+		bool		assigned;
 
-			CHECK_FOR_INTERRUPTS();
-			(void) O2oAssign(ids[i], &assigned);
-			if (assigned)
-				assigned_count++;
-		}
+		CHECK_FOR_INTERRUPTS();
+		(void) O2oAssign(ids[i], &opts, &assigned);
+		if (assigned)
+			assigned_count++;
 	}
-	PG_FINALLY();
-	{
-		assign_nowait = false;
-	}
-	PG_END_TRY();
 	pfree(ids);
 	PG_RETURN_INT32(assigned_count);
 }
