@@ -1326,7 +1326,8 @@ UnassignableReason(const Order *o, const Cand *cands, int ncands)
  * Reserve the stock and book the installer slot of a candidate, in a
  * subtransaction that is rolled back -- giving its row locks back -- when
  * the last unit or slot went to someone else meanwhile.  With opts->nowait
- * a row lock held by someone else makes the candidate busy (*saw_busy).
+ * a row lock held by someone else longer than
+ * o2o_route.pending_lock_timeout makes the candidate busy (*saw_busy).
  */
 static bool
 TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
@@ -1341,10 +1342,24 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 	{
 		Datum		args[4];
 		int			rc;
+		int			guc_level = 0;
 
+		/*
+		 * lock_timeout for this attempt only, at a GUC nest level of its own
+		 * that is closed before the subtransaction ends: a setting made at
+		 * the subtransaction's level would pass on to the caller's
+		 * transaction when the subtransaction is released.  On an error the
+		 * rollback below closes this level too.
+		 */
 		if (opts->nowait)
-			(void) set_config_option("lock_timeout", "20", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_LOCAL, true, 0, false);
+		{
+			char		timeout[16];
+
+			snprintf(timeout, sizeof(timeout), "%d", o2o_pending_lock_timeout);
+			guc_level = NewGUCNestLevel();
+			(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		}
 
 		args[0] = Int32GetDatum(c->dealer_id);
 		args[1] = CStringGetTextDatum(o->sku);
@@ -1390,6 +1405,8 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 				}
 			}
 		}
+		if (guc_level > 0)
+			AtEOXact_GUC(true, guc_level);
 		if (ok)
 			ReleaseCurrentSubTransaction();
 		else
@@ -1404,6 +1421,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* also restores lock_timeout: the abort closes every GUC level from its own up */
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
