@@ -164,6 +164,13 @@ typedef struct Cand
 	double		bound;			/* the score it can reach at most (load 0) */
 } Cand;
 
+/* which of the two searches of Rank() */
+typedef enum RankMode
+{
+	RANK_ASSIGN,				/* the nearest that hold the units, by bound */
+	RANK_EXPLAIN				/* every dealer in reach, each evaluated */
+} RankMode;
+
 /*
  * The candidates of one ranking, and what evaluating more of them needs:
  * o2o_assign evaluates (reads the installers and bookings of) only the
@@ -171,6 +178,7 @@ typedef struct Cand
  */
 typedef struct Ranking
 {
+	RankMode	mode;
 	const Order *o;
 	Cand	   *cands;
 	int			ncands;
@@ -907,6 +915,7 @@ Settle(Ranking *r, int from, int need)
 {
 	bool		changed = true;
 
+	Assert(r->mode == RANK_ASSIGN);
 	while (changed)
 	{
 		int			seen = 0;
@@ -918,6 +927,7 @@ Settle(Ranking *r, int from, int need)
 		{
 			Cand	   *c = &r->cands[i];
 
+			CHECK_FOR_INTERRUPTS();
 			if (c->reason != REASON_NONE)
 				break;			/* the rejected come last */
 			if (!c->evaluated)
@@ -974,133 +984,180 @@ MinDistanceToBox(double lon, double lat, const GridInfo *g)
 }
 
 /*
- * Find the candidates of an order and apply the hard filters (setting
- * reason).  Explaining, every candidate is evaluated and the list sorted;
- * assigning, only the bounds are computed, and Settle() evaluates and
- * orders as far as needed.  RankEnd() when done.
+ * What one search works with besides the candidates: the SKU, the box of
+ * o2o_route.max_distance_m around the delivery point, the stock probes.
  */
-static void
-Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
+typedef struct Search
 {
-	Cand	   *cands = NULL;
-	int			ncands = 0,
-				cap = 0;
-	int			horizon = o2o_promise_horizon_days;
-	Snapshot	snap;
 	Datum		sku;
 	Box			box;
-	StockProbe	by_grid = {0},
-				by_dealer = {0};
+	StockProbe	by_grid;
+	StockProbe	by_dealer;
+	int			cap;			/* room in r->cands */
+} Search;
 
-	O2oDealerCacheRefresh();
-	snap = ProbeSnapshot(o);
-	sku = CStringGetTextDatum(o->sku);
+/* the box of o2o_route.max_distance_m around the delivery point */
+static void
+SearchBox(const Order *o, Box *box)
+{
+	double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
+				dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
+
+	box->minlon = o->lon - dlon;
+	box->minlat = o->lat - dlat;
+	box->maxlon = o->lon + dlon;
+	box->maxlat = o->lat + dlat;
+}
+
+/* Explaining: every dealer of the order's grid, with its stock or none. */
+static void
+AddEveryGridDealer(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	const GridInfo *g = O2oGridLookup(o->grid_id);
+
+	StockOpen(&s->by_dealer, false, r->snap);
+	for (int i = 0; g != NULL && i < g->ndealers; i++)
+		AddCand(o, g->dealers[i], DealerDistance(o, g->dealers[i]),
+				o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
+				true, &r->cands, &r->ncands, &s->cap);
+}
+
+/* Assigning: the nearest o2o_route.max_candidates dealers of the order's grid that hold the units. */
+static void
+AddNearestGridHolders(Ranking *r, Search *s)
+{
+	StockOpen(&s->by_grid, true, r->snap);
+	AddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY, &r->cands, &r->ncands, &s->cap);
+	if (r->ncands > o2o_max_candidates)
 	{
-		double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
-					dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
-
-		box.minlon = o->lon - dlon;
-		box.minlat = o->lat - dlat;
-		box.maxlon = o->lon + dlon;
-		box.maxlat = o->lat + dlat;
+		qsort(r->cands, r->ncands, sizeof(Cand), CandDistCmp);
+		r->ncands = o2o_max_candidates;
 	}
-	if (o->grid_id >= 0)
-	{
-		if (explain)
-		{
-			/* every dealer of the grid, with its stock or none */
-			const GridInfo *g = O2oGridLookup(o->grid_id);
+}
 
-			StockOpen(&by_dealer, false, snap);
-			for (int i = 0; g != NULL && i < g->ndealers; i++)
-				AddCand(o, g->dealers[i], DealerDistance(o, g->dealers[i]),
-						o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
-						true, &cands, &ncands, &cap);
-		}
-		else
-		{
-			/* the dealers of the grid that hold the units */
-			StockOpen(&by_grid, true, snap);
-			AddGridStock(o, &by_grid, sku, o->grid_id, NULL, INFINITY, &cands, &ncands, &cap);
-			if (ncands > o2o_max_candidates)
-			{
-				/* the nearest max_candidates of them */
-				qsort(cands, ncands, sizeof(Cand), CandDistCmp);
-				ncands = o2o_max_candidates;
-			}
-		}
+/*
+ * The grids other than the order's whose dealers' box meets the search box
+ * (each grid's box tells which grids can have dealers inside it), in the
+ * dealer cache's order, with how near their dealers can be.
+ */
+static NearGrid *
+OtherGridsInBox(const Order *o, const Box *box, int *nnear)
+{
+	int			ngrids;
+	const GridInfo *const *grids = O2oDealerGrids(&ngrids);
+	NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
+
+	*nnear = 0;
+	for (int gi = 0; gi < ngrids; gi++)
+	{
+		const GridInfo *g = grids[gi];
+
+		if (g->grid_id == o->grid_id || g->maxlon < box->minlon || g->minlon > box->maxlon
+			|| g->maxlat < box->minlat || g->minlat > box->maxlat)
+			continue;
+		near[*nnear].g = g;
+		near[*nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
+		(*nnear)++;
 	}
-	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	return near;
+}
+
+/* Explaining: every dealer of other grids inside the box, with its stock or none. */
+static void
+AddEveryOtherDealer(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	int			nnear;
+	NearGrid   *near = OtherGridsInBox(o, &s->box, &nnear);
+
+	for (int gi = 0; gi < nnear; gi++)
 	{
-		int			first = ncands,
-					ngrids,
-					nnear = 0;
-		const GridInfo *const *grids = O2oDealerGrids(&ngrids);
-		NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
+		const GridInfo *g = near[gi].g;
 
-		/*
-		 * Dealers of other grids inside the box: each grid's box tells which
-		 * grids can have some.  Assigning keeps only the nearest
-		 * max_candidates, so the grids are read nearest first and the search
-		 * stops at a grid none of whose dealers could be among them.
-		 */
-		for (int gi = 0; gi < ngrids; gi++)
+		CHECK_FOR_INTERRUPTS();
+		StockOpen(&s->by_dealer, false, r->snap);
+		for (int i = 0; i < g->ndealers; i++)
 		{
-			const GridInfo *g = grids[gi];
+			const DealerInfo *d = g->dealers[i];
+			int32		avail;
 
-			if (g->grid_id == o->grid_id || g->maxlon < box.minlon || g->minlon > box.maxlon
-				|| g->maxlat < box.minlat || g->minlat > box.maxlat)
+			if (!InBox(&s->box, d->lon, d->lat))
 				continue;
-			near[nnear].g = g;
-			near[nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
-			nnear++;
-		}
-		if (!explain && nnear > 1)
-			qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
-		for (int gi = 0; gi < nnear; gi++)
-		{
-			const GridInfo *g = near[gi].g;
-			double		limit = INFINITY;
-
-			if (!explain && ncands - first >= o2o_max_candidates)
-			{
-				/* the nearest max_candidates so far; a grid must beat the farthest */
-				qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
-				ncands = first + o2o_max_candidates;
-				limit = cands[ncands - 1].distance_m;
-				if (near[gi].min_m > limit)
-					break;
-			}
-			if (!explain && g->grid_id >= 0)
-			{
-				StockOpen(&by_grid, true, snap);
-				AddGridStock(o, &by_grid, sku, g->grid_id, &box, limit, &cands, &ncands, &cap);
-				continue;
-			}
-			StockOpen(&by_dealer, false, snap);
-			for (int i = 0; i < g->ndealers; i++)
-			{
-				const DealerInfo *d = g->dealers[i];
-				int32		avail;
-
-				if (!InBox(&box, d->lon, d->lat) || (!explain && !d->active))
-					continue;
-				avail = explain && o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, d->dealer_id);
-				if (explain || avail >= o->qty)
-					AddCand(o, d, DealerDistance(o, d), avail, false, &cands, &ncands, &cap);
-			}
-		}
-		if (!explain && ncands - first > o2o_max_candidates)
-		{
-			/* the nearest max_candidates of them */
-			qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
-			ncands = first + o2o_max_candidates;
+			avail = o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			AddCand(o, d, DealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
 		}
 	}
-	/* hard filters that need no installer data */
-	for (int i = 0; i < ncands; i++)
+}
+
+/*
+ * Assigning: the nearest o2o_route.max_candidates active dealers of other
+ * grids inside the box that hold the units.  The grids are read nearest
+ * first, and the search stops at a grid none of whose dealers could be
+ * among the nearest found so far.
+ */
+static void
+AddNearestOtherHolders(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	int			first = r->ncands,
+				nnear;
+	NearGrid   *near = OtherGridsInBox(o, &s->box, &nnear);
+
+	if (nnear > 1)
+		qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
+	for (int gi = 0; gi < nnear; gi++)
 	{
-		Cand	   *c = &cands[i];
+		const GridInfo *g = near[gi].g;
+		double		limit = INFINITY;
+
+		CHECK_FOR_INTERRUPTS();
+		if (r->ncands - first >= o2o_max_candidates)
+		{
+			/* the nearest max_candidates so far; a grid must beat the farthest */
+			qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
+			r->ncands = first + o2o_max_candidates;
+			limit = r->cands[r->ncands - 1].distance_m;
+			if (near[gi].min_m > limit)
+				break;
+		}
+		if (g->grid_id >= 0)
+		{
+			StockOpen(&s->by_grid, true, r->snap);
+			AddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit, &r->cands, &r->ncands, &s->cap);
+			continue;
+		}
+		/* the dealers outside every grid, one by one */
+		StockOpen(&s->by_dealer, false, r->snap);
+		for (int i = 0; i < g->ndealers; i++)
+		{
+			const DealerInfo *d = g->dealers[i];
+			int32		avail;
+
+			if (!InBox(&s->box, d->lon, d->lat) || !d->active)
+				continue;
+			avail = DealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			if (avail >= o->qty)
+				AddCand(o, d, DealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+		}
+	}
+	if (r->ncands - first > o2o_max_candidates)
+	{
+		/* the nearest max_candidates of them */
+		qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
+		r->ncands = first + o2o_max_candidates;
+	}
+}
+
+/* The hard filters that need no installer data; stock left unread is read here. */
+static void
+ApplyFilters(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c = &r->cands[i];
 
 		for (int k = 0; k < o->ndeclined; k++)
 			if (o->declined[k] == c->dealer_id)
@@ -1117,39 +1174,98 @@ Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
 		{
 			if (c->available == STOCK_UNREAD)
 			{
-				StockOpen(&by_dealer, false, snap);
-				c->available = DealerAvailable(&by_dealer, sku, c->dealer_id);
+				StockOpen(&s->by_dealer, false, r->snap);
+				c->available = DealerAvailable(&s->by_dealer, s->sku, c->dealer_id);
 			}
 			if (c->available < o->qty)
 				c->reason = REASON_NO_STOCK;
 		}
 	}
-	if (by_grid.open)
-		O2oProbeClose(&by_grid.p);
-	if (by_dealer.open)
-		O2oProbeClose(&by_dealer.p);
+}
 
-	r->o = o;
-	r->cands = cands;
-	r->ncands = ncands;
-	r->snap = snap;
-	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
-	r->window = horizon + o2o_travel_days;
-	r->skill = O2oSkillMask(o->category);
-	r->bookings_open = false;
-	for (int i = 0; i < ncands; i++)
+/* Explaining: evaluate every candidate that passed the filters, and order them all. */
+static void
+EvaluateAll(Ranking *r)
+{
+	for (int i = 0; i < r->ncands; i++)
 	{
-		Cand	   *c = &cands[i];
+		Cand	   *c = &r->cands[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (c->reason != REASON_NONE)
+			continue;
+		Evaluate(r, c);
+	}
+	if (r->ncands > 1)
+		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
+}
+
+/* Assigning: only the bounds; Settle() evaluates and orders as far as needed. */
+static void
+BoundAll(Ranking *r)
+{
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c = &r->cands[i];
 
 		if (c->reason != REASON_NONE)
 			continue;
-		if (explain)
-			Evaluate(r, c);
-		else
-			c->bound = Bound(o, c);
+		c->bound = Bound(r->o, c);
 	}
-	if (explain && ncands > 1)
-		qsort(cands, ncands, sizeof(Cand), CandCmp);
+}
+
+/*
+ * Find the candidates of an order and apply the hard filters (setting
+ * reason).  Two paths share the filters:
+ *	RANK_ASSIGN: the nearest o2o_route.max_candidates dealers that hold the
+ *	  units, of the grid and (by include_other_grids) of the other grids;
+ *	  only their bounds are computed, and Settle() evaluates and orders as
+ *	  far as needed;
+ *	RANK_EXPLAIN: every dealer of the grid and of the other grids in the
+ *	  box, each evaluated, the list in its final order.
+ * RankEnd() when done.
+ */
+static void
+Rank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
+{
+	Search		s = {0};
+
+	O2oDealerCacheRefresh();
+	r->mode = mode;
+	r->o = o;
+	r->cands = NULL;
+	r->ncands = 0;
+	r->snap = ProbeSnapshot(o);
+	s.sku = CStringGetTextDatum(o->sku);
+	SearchBox(o, &s.box);
+	if (o->grid_id >= 0)
+	{
+		if (mode == RANK_EXPLAIN)
+			AddEveryGridDealer(r, &s);
+		else
+			AddNearestGridHolders(r, &s);
+	}
+	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	{
+		if (mode == RANK_EXPLAIN)
+			AddEveryOtherDealer(r, &s);
+		else
+			AddNearestOtherHolders(r, &s);
+	}
+	ApplyFilters(r, &s);
+	if (s.by_grid.open)
+		O2oProbeClose(&s.by_grid.p);
+	if (s.by_dealer.open)
+		O2oProbeClose(&s.by_dealer.p);
+
+	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
+	r->window = o2o_promise_horizon_days + o2o_travel_days;
+	r->skill = O2oSkillMask(o->category);
+	r->bookings_open = false;
+	if (mode == RANK_EXPLAIN)
+		EvaluateAll(r);
+	else
+		BoundAll(r);
 }
 
 /*
@@ -1508,13 +1624,13 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 				 errdetail("Only pending or unassignable orders can be assigned.")));
 
 	/* in-grid dealers first; other grids when the policy lets them compete */
-	Rank(&o, &r, o2o_cross_grid == O2O_CROSS_FREE, false);
+	Rank(&r, &o, o2o_cross_grid == O2O_CROSS_FREE, RANK_ASSIGN);
 	win = o.grid_id >= 0 ? Choose(&r, opts, &saw_busy) : -1;
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
 	{
 		/* nobody of the grid could: rank again with the neighbours */
 		RankEnd(&r);
-		Rank(&o, &r, true, false);
+		Rank(&r, &o, true, RANK_ASSIGN);
 		win = Choose(&r, opts, &saw_busy);
 	}
 	if (win >= 0)
@@ -1607,7 +1723,7 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 
 		/* the fast path reads only dealers that could serve: explain in full */
 		o.lazy_stock = true;
-		Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
+		Rank(&r, &o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
 		RankEnd(&r);
 		cands = r.cands;
 		ncands = r.ncands;
@@ -1678,7 +1794,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
 	LoadOrder(&o, order_id, false);
-	Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
+	Rank(&r, &o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
 	RankEnd(&r);
 	cands = r.cands;
 	ncands = r.ncands;
