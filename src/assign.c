@@ -57,6 +57,7 @@
 #include "utils/snapmgr.h"
 
 #include "assign.h"
+#include "candidates.h"
 #include "dealercache.h"
 #include "geom.h"
 #include "grid.h"
@@ -68,50 +69,6 @@
 PG_FUNCTION_INFO_V1(o2o_assign);
 PG_FUNCTION_INFO_V1(o2o_candidates);
 PG_FUNCTION_INFO_V1(o2o_assign_pending);
-
-#define EARTH_RADIUS_M 6371008.8
-
-/* the order being routed */
-typedef struct Order
-{
-	int64		order_id;
-	char	   *sku;
-	int32		qty;
-	char	   *status;
-	double		lon,
-				lat;
-	int32		grid_id;		/* -1: outside every grid, even the nearest */
-	int32		region_id;
-	bool		nearest;		/* the grid is the nearest, not a covering one */
-	char	   *category;
-	bool		needs_install;
-	bool		climate_ok;		/* the model is sold in the grid's climate */
-	O2oClimate	climate;		/* the grid's; valid when grid_id >= 0 */
-	int32		active_dealer;	/* -1: none */
-	int32	   *declined;		/* dealers that declined it before */
-	int			ndeclined;
-	bool		read_only;		/* o2o_candidates: read under the query's snapshot */
-	bool		lazy_stock;		/* explaining: read stock only where it decides */
-	DateADT		today;
-} Order;
-
-/*
- * Why a candidate cannot serve, REASON_NONE when it can (or is not
- * evaluated yet).  The names users see are in reason_names.
- */
-typedef enum CandReason
-{
-	REASON_NONE = 0,
-	REASON_NO_STOCK,
-	REASON_OUT_OF_RADIUS,
-	REASON_NO_SKILL,
-	REASON_NO_SLOT,
-	REASON_DECLINED,
-	REASON_INACTIVE,
-	REASON_CLIMATE,
-	REASON_RESERVED_MEANWHILE,
-	REASON_BUSY
-} CandReason;
 
 static const char *const reason_names[] = {
 	[REASON_NONE] = NULL,
@@ -128,41 +85,6 @@ static const char *const reason_names[] = {
 
 StaticAssertDecl(lengthof(reason_names) == REASON_BUSY + 1,
 				 "reason_names must name every CandReason");
-
-/* one dealer considered for the order */
-typedef struct Cand
-{
-	const DealerInfo *d;		/* valid while ranking only */
-	int32		dealer_id;
-	int32		grid_id;
-	int32		region_id;
-	bool		active;
-	double		radius_m;
-	int32		available;		/* on_hand - reserved; -1: no stock row; STOCK_UNREAD */
-	double		distance_m;
-	bool		same_grid;
-	bool		excluded;		/* declined this order before */
-	/* installers with the skill, best first; their first free day */
-	int32		ninst;
-	int32	   *inst_id;
-	int32	   *inst_cap;
-	int32	  **inst_booked;	/* per day of the horizon */
-	int32	   *inst_first_free;	/* day index, or -1 */
-	double	   *inst_load;
-	double		dealer_load;
-	/* the result */
-	int32		installer_id;	/* -1: none needed or none found */
-	int32		day_index;		/* of install_day, from the start day */
-	double		load;
-	double		s_distance,
-				s_stock,
-				s_load,
-				penalty,
-				score;
-	CandReason	reason;			/* REASON_NONE: eligible (or not evaluated yet) */
-	bool		evaluated;		/* installers read, eligibility and score final */
-	double		bound;			/* the score it can reach at most (load 0) */
-} Cand;
 
 /* which of the two searches of Rank() */
 typedef enum RankMode
@@ -290,400 +212,6 @@ PreparePlans(void)
 	plans_for_ext = ext;
 }
 
-/*
- * The snapshot the probes of one step read under: a new one for
- * o2o_assign, as each statement of a volatile function would take (it sees
- * what committed while the order's lock was awaited, and what this
- * transaction wrote so far); the query's own for the read-only
- * o2o_candidates.
- */
-static Snapshot
-ProbeSnapshot(const Order *o)
-{
-	return RegisterSnapshot(o->read_only ? GetActiveSnapshot() : NewStatementSnapshot());
-}
-
-/* the active and the declined assignments of the order */
-static void
-ReadAssignments(Order *o)
-{
-	static const O2oProbeKey key[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
-	Snapshot	snap = ProbeSnapshot(o);
-	O2oProbe	p;
-	Datum		v[1] = {Int64GetDatum(o->order_id)};
-	AttrNumber	a_dealer,
-				a_state;
-	int			cap = 0;
-
-	o->active_dealer = -1;
-	o->declined = NULL;
-	o->ndeclined = 0;
-	O2oProbeOpen(&p, "assignment", "assignment_order_idx", key, 1, snap);
-	a_dealer = O2oProbeAttnum(&p, "dealer_id");
-	a_state = O2oProbeAttnum(&p, "state");
-	O2oProbeStart(&p, v);
-	while (O2oProbeNext(&p))
-	{
-		bool		isnull;
-		int32		dealer = DatumGetInt32(O2oProbeGet(&p, a_dealer, &isnull));
-		text	   *state = DatumGetTextPP(O2oProbeGet(&p, a_state, &isnull));
-		const char *st = VARDATA_ANY(state);
-		int			len = VARSIZE_ANY_EXHDR(state);
-
-		if (len == 6 && memcmp(st, "active", 6) == 0)
-			o->active_dealer = dealer;
-		else if (len == 8 && memcmp(st, "declined", 8) == 0)
-		{
-			if (o->ndeclined == cap)
-			{
-				cap = Max(cap * 2, 4);
-				o->declined = o->declined ? repalloc(o->declined, cap * sizeof(int32)) : palloc(cap * sizeof(int32));
-			}
-			o->declined[o->ndeclined++] = dealer;
-		}
-	}
-	O2oProbeClose(&p);
-	UnregisterSnapshot(snap);
-}
-
-static double
-Haversine(double lon1, double lat1, double lon2, double lat2)
-{
-	double		p1 = lat1 * M_PI / 180,
-				p2 = lat2 * M_PI / 180,
-				dp = p2 - p1,
-				dl = (lon2 - lon1) * M_PI / 180,
-				a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
-
-	return 2 * EARTH_RADIUS_M * asin(Min(1.0, sqrt(a)));
-}
-
-/* a climate's bit in a set of climates */
-static inline uint32
-ClimateBit(O2oClimate climate)
-{
-	return (uint32) 1 << climate;
-}
-
-/* the climates of a product's climates array, as a set of ClimateBit() */
-static uint32
-ClimateMask(Datum climates)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	uint32		mask = 0;
-
-	deconstruct_array(DatumGetArrayTypeP(climates), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	for (int i = 0; i < n; i++)
-		if (!nulls[i])
-			mask |= ClimateBit(O2oClimateOf(TextDatumGetCString(elems[i])));
-	return mask;
-}
-
-/*
- * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
- * documented errors for an unknown order.
- */
-static void
-LoadOrder(Order *o, int64 order_id, bool lock)
-{
-	static const O2oProbeKey okey[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
-	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
-	Snapshot	snap = RegisterSnapshot(lock ? NewStatementSnapshot() : GetActiveSnapshot());
-	O2oProbe	p;
-	Datum		key = Int64GetDatum(order_id);
-	bool		found,
-				followed = false,
-				isnull;
-	Datum		d;
-	uint32		allowed;		/* the product's climates, by ClimateBit() */
-
-	o->order_id = order_id;
-
-	/* the order, locked FOR NO KEY UPDATE when assigning */
-	if (lock)
-		O2oProbeOpenForLock(&p, "orders", "orders_pkey", okey, 1, snap);
-	else
-		O2oProbeOpen(&p, "orders", "orders_pkey", okey, 1, snap);
-	O2oProbeStart(&p, &key);
-	found = O2oProbeNext(&p);
-	if (found && lock)
-	{
-		found = O2oProbeLock(&p, &followed);
-		/* a later version of the row must still be this order */
-		if (found && followed
-			&& DatumGetInt64(O2oProbeGet(&p, O2oProbeAttnum(&p, "order_id"), &isnull)) != order_id)
-			found = false;
-	}
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_O2O_UNKNOWN_ORDER),
-				 errmsg("unknown order"),
-				 errdetail("No row of o2o.orders has order_id %lld.", (long long) order_id)));
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "sku"), &isnull);
-	o->sku = TextDatumGetCString(d);
-	o->qty = DatumGetInt32(O2oProbeGet(&p, O2oProbeAttnum(&p, "qty"), &isnull));
-	o->status = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "status"), &isnull));
-	O2oPointArg(O2oProbeGet(&p, O2oProbeAttnum(&p, "location"), &isnull), "o2o_assign", &o->lon, &o->lat);
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "grid_id"), &isnull);
-	o->grid_id = isnull ? -1 : DatumGetInt32(d);
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "region_id"), &isnull);
-	o->region_id = isnull ? -1 : DatumGetInt32(d);
-	O2oProbeClose(&p);
-
-	/* its product */
-	key = CStringGetTextDatum(o->sku);
-	O2oProbeOpen(&p, "product", "product_pkey", pkey, 1, snap);
-	O2oProbeStart(&p, &key);
-	if (!O2oProbeNext(&p))
-		elog(ERROR, "product %s of order %lld not found", o->sku, (long long) order_id);
-	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
-	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
-	/* resolved against the grid's climate below; NULL: sold everywhere */
-	o->climate_ok = isnull;
-	allowed = isnull ? ~(uint32) 0 : ClimateMask(d);
-	O2oProbeClose(&p);
-	UnregisterSnapshot(snap);
-	o->today = GetSQLCurrentDate();
-
-	/*
-	 * The active assignment, read after the lock with a new snapshot (a
-	 * decline that committed while we waited has replaced it), and the
-	 * dealers that declined the order before.
-	 */
-	o->read_only = !lock;
-	o->lazy_stock = false;
-	ReadAssignments(o);
-
-	/* the grid: covering, else the nearest within reach */
-	o->nearest = false;
-	if (o->grid_id < 0)
-	{
-		int32		g;
-
-		g = O2oGridNearest(o->lon, o->lat, o2o_nearest_grid_m);
-		if (g >= 0)
-		{
-			o->grid_id = g;
-			o->nearest = true;
-		}
-	}
-	if (o->grid_id >= 0)
-	{
-		const GridInfo *g;
-
-		O2oDealerCacheRefresh();
-		g = O2oGridLookup(o->grid_id);
-		if (g == NULL || !g->exists)
-			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
-		o->region_id = g->region_id;
-		o->climate = g->climate;
-		o->climate_ok = (allowed & ClimateBit(o->climate)) != 0;
-	}
-}
-
-/* nearer first, then the lower id: the order of every list of candidates */
-static inline int
-NearerFirst(double dx, int32 ix, double dy, int32 iy)
-{
-	if (dx != dy)
-		return dx < dy ? -1 : 1;
-	return (ix > iy) - (ix < iy);
-}
-
-static inline double
-DealerDistance(const Order *o, const DealerInfo *d)
-{
-	return Haversine(o->lon, o->lat, d->lon, d->lat);
-}
-
-/* Add a dealer to the candidates of the order. */
-static void
-AddCand(const Order *o, const DealerInfo *d, double distance_m, int32 available, bool same_grid,
-		Cand **cands, int *ncands, int *cap)
-{
-	Cand	   *c;
-
-	if (*ncands >= *cap)
-	{
-		*cap = Max(*cap * 2, 64);
-		*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
-	}
-	c = &(*cands)[(*ncands)++];
-	memset(c, 0, sizeof(Cand));
-	c->d = d;
-	c->dealer_id = d->dealer_id;
-	c->grid_id = d->grid_id;
-	c->region_id = d->region_id;
-	c->active = d->active;
-	c->radius_m = d->radius_m;
-	c->available = available;
-	c->distance_m = distance_m;
-	c->same_grid = same_grid;
-	c->installer_id = -1;
-	c->day_index = -1;
-}
-
-/* the box of o2o_route.max_distance_m around the delivery point */
-typedef struct Box
-{
-	double		minlon,
-				minlat,
-				maxlon,
-				maxlat;
-} Box;
-
-static inline bool
-InBox(const Box *b, double lon, double lat)
-{
-	return lon >= b->minlon && lon <= b->maxlon && lat >= b->minlat && lat <= b->maxlat;
-}
-
-/* stock rows, probed by (sku, grid_id) or by (dealer_id, sku) */
-typedef struct StockProbe
-{
-	O2oProbe	p;
-	bool		open;
-	AttrNumber	a_dealer,
-				a_on_hand,
-				a_reserved;
-} StockProbe;
-
-static void
-StockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
-{
-	static const O2oProbeKey grid_keys[2] = {
-		{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ},
-		{"grid_id", 2, BTEqualStrategyNumber, F_INT4EQ}
-	};
-	static const O2oProbeKey dealer_keys[2] = {
-		{"dealer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
-		{"sku", 2, BTEqualStrategyNumber, F_TEXTEQ}
-	};
-
-	if (sp->open)
-		return;
-	O2oProbeOpen(&sp->p, "stock", by_grid ? "stock_sku_grid_idx" : "stock_pkey",
-				 by_grid ? grid_keys : dealer_keys, 2, snap);
-	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
-	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
-	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
-	if (by_grid)
-	{
-		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */
-		Form_pg_index ix = sp->p.index->rd_index;
-
-		if (ix->indnatts < 3 || ix->indkey.values[2] != sp->a_dealer)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("index o2o.stock_sku_grid_idx does not include dealer_id"),
-					 errhint("ALTER EXTENSION o2o_route UPDATE.")));
-		O2oProbeWantIndexTuples(&sp->p);
-	}
-	sp->open = true;
-}
-
-static inline int32
-StockAvailable(StockProbe *sp)
-{
-	bool		isnull;
-
-	return DatumGetInt32(O2oProbeGet(&sp->p, sp->a_on_hand, &isnull))
-		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull));
-}
-
-/* a stock row found in the index, to be read if near enough */
-typedef struct StockEntry
-{
-	ItemPointerData tid;
-	const DealerInfo *d;
-	double		distance_m;
-} StockEntry;
-
-static int
-StockEntryCmp(const void *a, const void *b)
-{
-	const StockEntry *x = a,
-			   *y = b;
-
-	return NearerFirst(x->distance_m, x->d->dealer_id, y->distance_m, y->d->dealer_id);
-}
-
-/*
- * Assigning: the nearest o2o_route.max_candidates active dealers of one
- * grid with qty units of the SKU available; with a box, only those of
- * other grids than the order's inside the box.  The index gives every
- * dealer of the grid that has a row for the SKU; only the rows of the
- * nearest are read from the table, until enough have the units.
- */
-static void
-AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box, double limit_m,
-			 Cand **cands, int *ncands, int *cap)
-{
-	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
-	StockEntry *e = NULL;
-	int			n = 0,
-				size = 0,
-				found = 0;
-	ItemPointerData tid;
-
-	O2oProbeStart(&sp->p, v);
-	while (O2oProbeNextEntry(&sp->p, &tid))
-	{
-		bool		isnull;
-		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(O2oProbeIndexGet(&sp->p, 3, &isnull)));
-		double		dist;
-
-		if (d == NULL || !d->active)
-			continue;
-		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
-			continue;
-		dist = DealerDistance(o, d);
-		if (dist > limit_m)
-			continue;			/* farther than enough others already found */
-		if (n == size)
-		{
-			size = Max(size * 2, 64);
-			e = e ? repalloc(e, size * sizeof(StockEntry)) : palloc(size * sizeof(StockEntry));
-		}
-		e[n].tid = tid;
-		e[n].d = d;
-		e[n].distance_m = dist;
-		n++;
-	}
-	if (n > o2o_max_candidates)
-		qsort(e, n, sizeof(StockEntry), StockEntryCmp);
-	for (int i = 0; i < n && found < o2o_max_candidates; i++)
-	{
-		int32		avail;
-
-		/* an entry of a row version this snapshot does not see finds nothing */
-		if (!O2oProbeFetch(&sp->p, &e[i].tid))
-			continue;
-		avail = StockAvailable(sp);
-		if (avail < o->qty)
-			continue;
-		AddCand(o, e[i].d, e[i].distance_m, avail, box == NULL, cands, ncands, cap);
-		found++;
-	}
-	if (e != NULL)
-		pfree(e);
-}
-
-/* not read yet: see Order.lazy_stock */
-#define STOCK_UNREAD (-2)
-
-/* units of the SKU available at a dealer; -1 when it has no stock row */
-static int32
-DealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id)
-{
-	Datum		v[2] = {Int32GetDatum(dealer_id), sku};
-
-	O2oProbeStart(&sp->p, v);
-	return O2oProbeNext(&sp->p) ? StockAvailable(sp) : -1;
-}
 
 /*
  * The installers of a candidate with their bookings over the window: the
@@ -816,7 +344,7 @@ CandDistCmp(const void *a, const void *b)
 	const Cand *x = a,
 			   *y = b;
 
-	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
+	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
 }
 
 /* the first day an install or delivery can happen for this candidate */
@@ -900,7 +428,7 @@ CandCmp(const void *a, const void *b)
 		if (sx != sy)
 			return sx > sy ? -1 : 1;
 	}
-	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
+	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
 }
 
 /*
@@ -962,7 +490,7 @@ NearGridCmp(const void *a, const void *b)
 	const NearGrid *x = a,
 			   *y = b;
 
-	return NearerFirst(x->min_m, x->g->grid_id, y->min_m, y->g->grid_id);
+	return O2oNearerFirst(x->min_m, x->g->grid_id, y->min_m, y->g->grid_id);
 }
 
 /*
@@ -974,7 +502,7 @@ NearGridCmp(const void *a, const void *b)
 static double
 MinDistanceToBox(double lon, double lat, const GridInfo *g)
 {
-	double		d = Haversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
+	double		d = O2oHaversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
 							  Min(Max(lat, g->minlat), g->maxlat));
 	double		maxlat = Max(fabs(g->minlat), fabs(g->maxlat));
 
@@ -1016,10 +544,10 @@ AddEveryGridDealer(Ranking *r, Search *s)
 	const Order *o = r->o;
 	const GridInfo *g = O2oGridLookup(o->grid_id);
 
-	StockOpen(&s->by_dealer, false, r->snap);
+	O2oStockOpen(&s->by_dealer, false, r->snap);
 	for (int i = 0; g != NULL && i < g->ndealers; i++)
-		AddCand(o, g->dealers[i], DealerDistance(o, g->dealers[i]),
-				o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
+		O2oAddCand(o, g->dealers[i], O2oDealerDistance(o, g->dealers[i]),
+				o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
 				true, &r->cands, &r->ncands, &s->cap);
 }
 
@@ -1027,8 +555,8 @@ AddEveryGridDealer(Ranking *r, Search *s)
 static void
 AddNearestGridHolders(Ranking *r, Search *s)
 {
-	StockOpen(&s->by_grid, true, r->snap);
-	AddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY, &r->cands, &r->ncands, &s->cap);
+	O2oStockOpen(&s->by_grid, true, r->snap);
+	O2oAddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY, &r->cands, &r->ncands, &s->cap);
 	if (r->ncands > o2o_max_candidates)
 	{
 		qsort(r->cands, r->ncands, sizeof(Cand), CandDistCmp);
@@ -1076,16 +604,16 @@ AddEveryOtherDealer(Ranking *r, Search *s)
 		const GridInfo *g = near[gi].g;
 
 		CHECK_FOR_INTERRUPTS();
-		StockOpen(&s->by_dealer, false, r->snap);
+		O2oStockOpen(&s->by_dealer, false, r->snap);
 		for (int i = 0; i < g->ndealers; i++)
 		{
 			const DealerInfo *d = g->dealers[i];
 			int32		avail;
 
-			if (!InBox(&s->box, d->lon, d->lat))
+			if (!O2oInBox(&s->box, d->lon, d->lat))
 				continue;
-			avail = o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
-			AddCand(o, d, DealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+			avail = o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			O2oAddCand(o, d, O2oDealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
 		}
 	}
 }
@@ -1123,22 +651,22 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 		}
 		if (g->grid_id >= 0)
 		{
-			StockOpen(&s->by_grid, true, r->snap);
-			AddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit, &r->cands, &r->ncands, &s->cap);
+			O2oStockOpen(&s->by_grid, true, r->snap);
+			O2oAddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit, &r->cands, &r->ncands, &s->cap);
 			continue;
 		}
 		/* the dealers outside every grid, one by one */
-		StockOpen(&s->by_dealer, false, r->snap);
+		O2oStockOpen(&s->by_dealer, false, r->snap);
 		for (int i = 0; i < g->ndealers; i++)
 		{
 			const DealerInfo *d = g->dealers[i];
 			int32		avail;
 
-			if (!InBox(&s->box, d->lon, d->lat) || !d->active)
+			if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)
 				continue;
-			avail = DealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			avail = O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
 			if (avail >= o->qty)
-				AddCand(o, d, DealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+				O2oAddCand(o, d, O2oDealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
 		}
 	}
 	if (r->ncands - first > o2o_max_candidates)
@@ -1174,8 +702,8 @@ ApplyFilters(Ranking *r, Search *s)
 		{
 			if (c->available == STOCK_UNREAD)
 			{
-				StockOpen(&s->by_dealer, false, r->snap);
-				c->available = DealerAvailable(&s->by_dealer, s->sku, c->dealer_id);
+				O2oStockOpen(&s->by_dealer, false, r->snap);
+				c->available = O2oDealerAvailable(&s->by_dealer, s->sku, c->dealer_id);
 			}
 			if (c->available < o->qty)
 				c->reason = REASON_NO_STOCK;
@@ -1235,7 +763,7 @@ Rank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 	r->o = o;
 	r->cands = NULL;
 	r->ncands = 0;
-	r->snap = ProbeSnapshot(o);
+	r->snap = O2oOrderSnapshot(o);
 	s.sku = CStringGetTextDatum(o->sku);
 	SearchBox(o, &s.box);
 	if (o->grid_id >= 0)
@@ -1253,10 +781,8 @@ Rank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 			AddNearestOtherHolders(r, &s);
 	}
 	ApplyFilters(r, &s);
-	if (s.by_grid.open)
-		O2oProbeClose(&s.by_grid.p);
-	if (s.by_dealer.open)
-		O2oProbeClose(&s.by_dealer.p);
+	O2oStockClose(&s.by_grid);
+	O2oStockClose(&s.by_dealer);
 
 	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
 	r->window = o2o_promise_horizon_days + o2o_travel_days;
@@ -1607,7 +1133,7 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 	PreparePlans();
 	/* the candidates point into the dealer cache while triggers fire */
 	O2oDealerCachePin();
-	LoadOrder(&o, order_id, true);
+	O2oLoadOrder(&o, order_id, true);
 
 	/* idempotent: an order with an active assignment keeps it */
 	if (o.active_dealer >= 0)
@@ -1793,7 +1319,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PreparePlans();
-	LoadOrder(&o, order_id, false);
+	O2oLoadOrder(&o, order_id, false);
 	Rank(&r, &o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
 	RankEnd(&r);
 	cands = r.cands;
