@@ -12,7 +12,7 @@
  *	3. the dealers of that grid holding the units, the nearest
  *	   o2o_route.max_candidates, and -- by o2o_route.cross_grid -- the
  *	   nearest of other grids within o2o_route.max_distance_m (Rank());
- *	4. hard filters, then the score (see Score()); in-grid dealers first
+ *	4. hard filters, then the score (see O2oScore()); in-grid dealers first
  *	   under the "fallback" policy.  Installers and bookings are read only
  *	   for candidates whose bound can still make the top (Settle());
  *	5. for the best candidate, in a subtransaction: reserve the stock with a
@@ -64,6 +64,7 @@
 #include "guc.h"
 #include "o2o_route.h"
 #include "probe.h"
+#include "score.h"
 #include "version.h"
 
 PG_FUNCTION_INFO_V1(o2o_assign);
@@ -105,13 +106,7 @@ typedef struct Ranking
 	Cand	   *cands;
 	int			ncands;
 	Snapshot	snap;
-	DateADT		start;			/* the bookings window: [start, start + window) */
-	int			window;
-	uint64		skill;			/* the installers' skill the model needs */
-	O2oProbe	bookings;
-	bool		bookings_open;
-	AttrNumber	a_day,
-				a_booked;
+	Evaluator	ev;				/* evaluates candidates under snap */
 } Ranking;
 
 typedef struct Plans
@@ -213,130 +208,6 @@ PreparePlans(void)
 }
 
 
-/*
- * The installers of a candidate with their bookings over the window: the
- * load of the dealer and, for installations, each skilled installer's
- * bookings per day.
- */
-static void
-LoadInstallers(Ranking *r, Cand *c)
-{
-	static const O2oProbeKey keys[3] = {
-		{"installer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
-		{"day", 2, BTGreaterEqualStrategyNumber, F_DATE_GE},
-		{"day", 2, BTLessStrategyNumber, F_DATE_LT}
-	};
-	const DealerInfo *d = c->d;
-	int			window = r->window;
-	double		cap_total = 0,
-				booked_total = 0;
-
-	if (d->ninst > 0)
-	{
-		c->inst_id = palloc(d->ninst * sizeof(int32));
-		c->inst_cap = palloc(d->ninst * sizeof(int32));
-		c->inst_booked = palloc(d->ninst * sizeof(int32 *));
-		c->inst_first_free = palloc(d->ninst * sizeof(int32));
-		c->inst_load = palloc(d->ninst * sizeof(double));
-		if (!r->bookings_open)
-		{
-			O2oProbeOpen(&r->bookings, "installer_day", "installer_day_pkey", keys, 3, r->snap);
-			r->a_day = O2oProbeAttnum(&r->bookings, "day");
-			r->a_booked = O2oProbeAttnum(&r->bookings, "booked");
-			r->bookings_open = true;
-		}
-	}
-	for (int i = 0; i < d->ninst; i++)
-	{
-		const InstallerInfo *inst = d->inst[i];
-		int32	   *booked = palloc0(window * sizeof(int32));
-		double		inst_booked = 0;
-		Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(r->start),
-		DateADTGetDatum(r->start + window)};
-
-		O2oProbeStart(&r->bookings, v);
-		while (O2oProbeNext(&r->bookings))
-		{
-			bool		isnull;
-			int			di = DatumGetDateADT(O2oProbeGet(&r->bookings, r->a_day, &isnull)) - r->start;
-			int32		b = DatumGetInt32(O2oProbeGet(&r->bookings, r->a_booked, &isnull));
-
-			if (di >= 0 && di < window)
-				booked[di] = b;
-			inst_booked += b;
-		}
-		cap_total += (double) inst->capacity * window;
-		booked_total += inst_booked;
-		if (inst->skills & r->skill)
-		{
-			int			k = c->ninst++;
-
-			c->inst_id[k] = inst->installer_id;
-			c->inst_cap[k] = inst->capacity;
-			c->inst_booked[k] = booked;
-			c->inst_first_free[k] = -1;
-			c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * window));
-		}
-	}
-	c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
-	/* no pin on a booking page while the reservations write (and prune) there */
-	if (r->bookings_open)
-		ExecClearTuple(r->bookings.slot);
-}
-
-/* the installer a candidate would use: earliest free day, then idlest, then lowest id */
-static void
-PickInstaller(Cand *c)
-{
-	int			best = -1;
-
-	for (int k = 0; k < c->ninst; k++)
-	{
-		if (c->inst_first_free[k] < 0)
-			continue;
-		if (best < 0
-			|| c->inst_first_free[k] < c->inst_first_free[best]
-			|| (c->inst_first_free[k] == c->inst_first_free[best]
-				&& (c->inst_load[k] < c->inst_load[best]
-					|| (c->inst_load[k] == c->inst_load[best] && c->inst_id[k] < c->inst_id[best]))))
-			best = k;
-	}
-	if (best >= 0)
-	{
-		c->installer_id = c->inst_id[best];
-		c->day_index = c->inst_first_free[best];
-	}
-}
-
-/*
- * The score, higher is better:
- *   weight_distance * (1 - distance / max_distance_m)
- * + weight_stock    * min(available - qty, 10) / 10
- * + weight_load     * (1 - load)
- * - cross_grid_penalty, for another grid's dealer when cross_grid = free
- * where load is the dealer's booked share of its installers' capacity over
- * the horizon, averaged with the chosen installer's own share when the
- * model needs installing.
- */
-static void
-Score(const Order *o, Cand *c)
-{
-	int32		spare = Min(Max(c->available - o->qty, 0), 10);
-
-	c->load = c->dealer_load;
-	if (o->needs_install && c->installer_id >= 0)
-	{
-		for (int k = 0; k < c->ninst; k++)
-			if (c->inst_id[k] == c->installer_id)
-				c->load = (c->dealer_load + c->inst_load[k]) / 2;
-	}
-	c->s_distance = o2o_weight_distance * (1 - Min(c->distance_m / o2o_max_distance_m, 1.0));
-	c->s_stock = o2o_weight_stock * spare / 10.0;
-	c->s_load = o2o_weight_load * (1 - c->load);
-	c->penalty = (!c->same_grid && o2o_cross_grid == O2O_CROSS_FREE) ? o2o_cross_grid_penalty : 0;
-	c->score = c->s_distance + c->s_stock + c->s_load - c->penalty;
-}
-
 /* nearest first, then lowest dealer_id */
 static int
 CandDistCmp(const void *a, const void *b)
@@ -345,64 +216,6 @@ CandDistCmp(const void *a, const void *b)
 			   *y = b;
 
 	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
-}
-
-/* the first day an install or delivery can happen for this candidate */
-static DateADT
-StartDay(const Order *o, const Cand *c)
-{
-	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
-}
-
-/* the score a candidate can reach at most: its score with nothing booked */
-static double
-Bound(const Order *o, const Cand *c)
-{
-	Cand		t = *c;
-
-	t.dealer_load = 0;
-	t.installer_id = -1;
-	Score(o, &t);
-	return t.score;
-}
-
-/* Read a candidate's installers and bookings: its eligibility, installer and score. */
-static void
-Evaluate(Ranking *r, Cand *c)
-{
-	const Order *o = r->o;
-	int			horizon = o2o_promise_horizon_days;
-
-	LoadInstallers(r, c);
-	if (o->needs_install)
-	{
-		int			offset = StartDay(o, c) - r->start;
-
-		/* a slot counts only from this candidate's own start day */
-		for (int k = 0; k < c->ninst; k++)
-		{
-			int			f = -1;
-
-			for (int di = offset; di < offset + horizon; di++)
-				if (c->inst_booked[k][di] < c->inst_cap[k])
-				{
-					f = di;
-					break;
-				}
-			c->inst_first_free[k] = f;
-		}
-		if (c->ninst == 0)
-			c->reason = REASON_NO_SKILL;
-		else
-		{
-			PickInstaller(c);
-			if (c->installer_id < 0)
-				c->reason = REASON_NO_SLOT;
-		}
-	}
-	if (c->reason == REASON_NONE)
-		Score(o, c);
-	c->evaluated = true;
 }
 
 /*
@@ -460,7 +273,7 @@ Settle(Ranking *r, int from, int need)
 				break;			/* the rejected come last */
 			if (!c->evaluated)
 			{
-				Evaluate(r, c);
+				O2oEvaluate(&r->ev, c);
 				changed = true;
 			}
 			seen++;
@@ -471,9 +284,7 @@ Settle(Ranking *r, int from, int need)
 static void
 RankEnd(Ranking *r)
 {
-	if (r->bookings_open)
-		O2oProbeClose(&r->bookings);
-	r->bookings_open = false;
+	O2oEvaluatorEnd(&r->ev);
 	UnregisterSnapshot(r->snap);
 }
 
@@ -722,7 +533,7 @@ EvaluateAll(Ranking *r)
 		CHECK_FOR_INTERRUPTS();
 		if (c->reason != REASON_NONE)
 			continue;
-		Evaluate(r, c);
+		O2oEvaluate(&r->ev, c);
 	}
 	if (r->ncands > 1)
 		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
@@ -738,7 +549,7 @@ BoundAll(Ranking *r)
 
 		if (c->reason != REASON_NONE)
 			continue;
-		c->bound = Bound(r->o, c);
+		c->bound = O2oBound(r->o, c);
 	}
 }
 
@@ -784,10 +595,7 @@ Rank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 	O2oStockClose(&s.by_grid);
 	O2oStockClose(&s.by_dealer);
 
-	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
-	r->window = o2o_promise_horizon_days + o2o_travel_days;
-	r->skill = O2oSkillMask(o->category);
-	r->bookings_open = false;
+	O2oEvaluatorBegin(&r->ev, o, r->snap);
 	if (mode == RANK_EXPLAIN)
 		EvaluateAll(r);
 	else
@@ -1036,14 +844,14 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 					c->inst_booked[k][c->day_index] = c->inst_cap[k];
 					c->inst_first_free[k] = -1;
 					for (int di = c->day_index + 1;
-						 di < StartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
+						 di < O2oStartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
 						if (c->inst_booked[k][di] < c->inst_cap[k])
 						{
 							c->inst_first_free[k] = di;
 							break;
 						}
 					c->installer_id = -1;
-					PickInstaller(c);
+					O2oPickInstaller(c);
 				}
 			}
 		}
@@ -1175,9 +983,9 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 		char		nulls[11];
 		int			rc,
 					shown = 0;
-		DateADT		promised = o.needs_install ? o.today + 1 + c->day_index : StartDay(&o, c);
+		DateADT		promised = o.needs_install ? o.today + 1 + c->day_index : O2oStartDay(&o, c);
 
-		Score(&o, c);
+		O2oScore(&o, c);
 		JPush(&detail, WJB_BEGIN_OBJECT, NULL);
 		JStr(&detail, "policy", CrossGridName());
 		JNum(&detail, "grid_id", o.grid_id, 0);
