@@ -5,11 +5,7 @@
 #ifndef O2O_ASSIGN_H
 #define O2O_ASSIGN_H
 
-/* how the reservations of one O2oAssign() call behave */
-typedef struct AssignOptions
-{
-	bool		nowait;			/* a dealer whose rows stay locked is busy */
-} AssignOptions;
+#include "reserve.h"				/* AssignOptions */
 
 /*
  * Assign one order inside the current transaction (see assign.c).  Returns
