@@ -65,51 +65,6 @@ CandCmp(const void *a, const void *b)
 	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
 }
 
-/*
- * Make positions from .. from + need - 1 hold, in order, the best
- * candidates of those from position `from` on, evaluating only what that
- * takes.  A candidate not evaluated yet is ranked by its bound; once the
- * first `need` in that order are all evaluated, no other can beat them, as
- * evaluating can only lower a score.  Rows before `from` stay where they are.
- */
-void
-O2oSettle(Ranking *r, int from, int need)
-{
-	bool		changed = true;
-
-	Assert(r->mode == RANK_ASSIGN);
-	while (changed)
-	{
-		int			seen = 0;
-
-		changed = false;
-		if (r->ncands - from > 1)
-			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
-		for (int i = from; i < r->ncands && seen < need; i++)
-		{
-			Cand	   *c = &r->cands[i];
-
-			CHECK_FOR_INTERRUPTS();
-			if (c->reason != REASON_NONE)
-				break;			/* the rejected come last */
-			if (!c->evaluated)
-			{
-				O2oEvaluate(&r->ev, c);
-				changed = true;
-			}
-			seen++;
-		}
-	}
-}
-
-/* the candidates stay: they live in the caller's memory context */
-void
-O2oRankEnd(Ranking *r)
-{
-	O2oEvaluatorEnd(&r->ev);
-	UnregisterSnapshot(r->snap);
-}
-
 /* a grid with dealers near the delivery point, and how near they can be */
 typedef struct NearGrid
 {
@@ -117,6 +72,7 @@ typedef struct NearGrid
 	double		min_m;
 } NearGrid;
 
+/* nearest first, then lowest grid_id */
 static int
 NearGridCmp(const void *a, const void *b)
 {
@@ -136,7 +92,7 @@ static double
 MinDistanceToBox(double lon, double lat, const GridInfo *g)
 {
 	double		d = O2oHaversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
-							  Min(Max(lat, g->minlat), g->maxlat));
+								 Min(Max(lat, g->minlat), g->maxlat));
 	double		maxlat = Max(fabs(g->minlat), fabs(g->maxlat));
 
 	if (Max(fabs(lat), maxlat) > 80)
@@ -180,8 +136,8 @@ AddEveryGridDealer(Ranking *r, Search *s)
 	O2oStockOpen(&s->by_dealer, false, r->snap);
 	for (int i = 0; g != NULL && i < g->ndealers; i++)
 		O2oAddCand(o, g->dealers[i], O2oDealerDistance(o, g->dealers[i]),
-				o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
-				true, &r->cands, &r->ncands, &s->cap);
+				   o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
+				   true, &r->cands, &r->ncands, &s->cap);
 }
 
 /* Assigning: the nearest o2o_route.max_candidates dealers of the order's grid that hold the units. */
@@ -422,4 +378,49 @@ O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 		EvaluateAll(r);
 	else
 		BoundAll(r);
+}
+
+/*
+ * Make positions from .. from + need - 1 hold, in order, the best
+ * candidates of those from position `from` on, evaluating only what that
+ * takes.  A candidate not evaluated yet is ranked by its bound; once the
+ * first `need` in that order are all evaluated, no other can beat them, as
+ * evaluating can only lower a score.  Rows before `from` stay where they are.
+ */
+void
+O2oSettle(Ranking *r, int from, int need)
+{
+	bool		changed = true;
+
+	Assert(r->mode == RANK_ASSIGN);
+	while (changed)
+	{
+		int			seen = 0;
+
+		changed = false;
+		if (r->ncands - from > 1)
+			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
+		for (int i = from; i < r->ncands && seen < need; i++)
+		{
+			Cand	   *c = &r->cands[i];
+
+			CHECK_FOR_INTERRUPTS();
+			if (c->reason != REASON_NONE)
+				break;			/* the rejected come last */
+			if (!c->evaluated)
+			{
+				O2oEvaluate(&r->ev, c);
+				changed = true;
+			}
+			seen++;
+		}
+	}
+}
+
+/* the candidates stay: they live in the caller's memory context */
+void
+O2oRankEnd(Ranking *r)
+{
+	O2oEvaluatorEnd(&r->ev);
+	UnregisterSnapshot(r->snap);
 }
