@@ -4,7 +4,7 @@ EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big   = o2o_route
-OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o src/candidates.o src/score.o src/rank.o src/reserve.o src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o
+OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o src/candidates.o src/score.o src/rank.o src/reserve.o src/explain.o src/assign.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o src/triggers.o
 
 # install scripts live under sql/ but are not regression tests
 DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
