@@ -74,7 +74,7 @@ ChooseDealer(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_bu
 	return win;
 }
 
-/* Record the winner: its final score, the assignment with its explanation, the event. */
+/* Record the winner: final score, assignment with explanation, event. */
 static void
 RecordAssignment(const Order *o, Cand *cands, int ncands, int win)
 {

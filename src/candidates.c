@@ -250,7 +250,7 @@ O2oAddCand(const Order *o, const DealerInfo *d, double distance_m, int32 availab
 	c->day_index = -1;
 }
 
-/* open the probe unless it is open: the index of (sku, grid_id) or the table's key */
+/* open the probe once: by the (sku, grid_id) index or the table's key */
 void
 O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 {

@@ -127,7 +127,7 @@ typedef struct StockProbe
  */
 extern void O2oLoadOrder(Order *o, int64 order_id, bool lock);
 
-/* The snapshot the probes of one step read under; the caller unregisters it. */
+/* The snapshot the probes of one step read under; the caller unregisters. */
 extern Snapshot O2oOrderSnapshot(const Order *o);
 
 /* Great-circle distance in metres. */
@@ -152,7 +152,10 @@ O2oNearerFirst(double dx, int32 ix, double dy, int32 iy)
 extern void O2oAddCand(const Order *o, const DealerInfo *d, double distance_m, int32 available,
 					   bool same_grid, Cand **cands, int *ncands, int *cap);
 
-/* Open the stock probe (once; sp zeroed first), by (sku, grid_id) or (dealer_id, sku). */
+/*
+ * Open the stock probe (once; sp zeroed first), by (sku, grid_id) or by
+ * (dealer_id, sku); O2oStockClose() closes it if opened.
+ */
 extern void O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap);
 extern void O2oStockClose(StockProbe *sp);
 
@@ -164,7 +167,7 @@ extern void O2oStockClose(StockProbe *sp);
 extern void O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box,
 							double limit_m, Cand **cands, int *ncands, int *cap);
 
-/* Units of the SKU available at a dealer; -1 when it has no stock row.  sp is opened by dealer. */
+/* Units of the SKU at a dealer; -1: no stock row.  sp opened by dealer. */
 extern int32 O2oDealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id);
 
 #endif							/* O2O_CANDIDATES_H */

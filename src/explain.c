@@ -176,7 +176,7 @@ O2oUnassignableReason(const Order *o, const Cand *cands, int ncands)
 {
 	StringInfoData s;
 
-	/* the order of the counts; busy never shows, such an order stays pending */
+	/* the order of the counts; never busy: such an order stays pending */
 	static const CandReason reasons[] = {
 		REASON_NO_STOCK, REASON_OUT_OF_RADIUS, REASON_NO_SKILL, REASON_NO_SLOT,
 		REASON_DECLINED, REASON_INACTIVE, REASON_CLIMATE, REASON_RESERVED_MEANWHILE
@@ -221,7 +221,7 @@ O2oReasonName(CandReason reason)
 	return reason_names[reason];
 }
 
-/* the assignment's explanation: policy, grid, the winner and up to three runners-up */
+/* the assignment's explanation: policy, grid, winner, up to 3 runners-up */
 Datum
 O2oAssignmentDetail(const Order *o, const Cand *cands, int ncands, int win)
 {

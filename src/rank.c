@@ -1,6 +1,6 @@
 /*
  * rank.c
- *		The nearest-first search for an order's candidates, and their ranking.
+ *		The nearest-first search for an order's candidates; their ranking.
  *
  * Assigning (RANK_ASSIGN), the search reads only what choosing needs: of
  * the order's grid, the nearest o2o_route.max_candidates active dealers
@@ -126,7 +126,7 @@ SearchBox(const Order *o, Box *box)
 	box->maxlat = o->lat + dlat;
 }
 
-/* Explaining: every dealer of the order's grid, with its stock or none. */
+/* Explaining: every dealer of the order's grid, with its stock or none */
 static void
 AddEveryGridDealer(Ranking *r, Search *s)
 {
@@ -140,7 +140,10 @@ AddEveryGridDealer(Ranking *r, Search *s)
 				   true, &r->cands, &r->ncands, &s->cap);
 }
 
-/* Assigning: the nearest o2o_route.max_candidates dealers of the order's grid that hold the units. */
+/*
+ * Assigning: the nearest o2o_route.max_candidates dealers of the order's
+ * grid that hold the units.
+ */
 static void
 AddNearestGridHolders(Ranking *r, Search *s)
 {
@@ -180,7 +183,7 @@ OtherGridsInBox(const Order *o, const Box *box, int *nnear)
 	return near;
 }
 
-/* Explaining: every dealer of other grids inside the box, with its stock or none. */
+/* Explaining: every dealer of other grids in the box, with its stock */
 static void
 AddEveryOtherDealer(Ranking *r, Search *s)
 {
@@ -266,7 +269,7 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 	}
 }
 
-/* The hard filters that need no installer data; stock left unread is read here. */
+/* the hard filters that need no installer data; unread stock read here */
 static void
 ApplyFilters(Ranking *r, Search *s)
 {
@@ -300,7 +303,7 @@ ApplyFilters(Ranking *r, Search *s)
 	}
 }
 
-/* Explaining: evaluate every candidate that passed the filters, and order them all. */
+/* Explaining: evaluate every candidate that passed the filters; sort */
 static void
 EvaluateAll(Ranking *r)
 {
@@ -317,7 +320,7 @@ EvaluateAll(Ranking *r)
 		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
 }
 
-/* Assigning: only the bounds; O2oSettle() evaluates and orders as far as needed. */
+/* Assigning: only the bounds; O2oSettle() evaluates as far as needed */
 static void
 BoundAll(Ranking *r)
 {

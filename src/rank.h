@@ -41,7 +41,7 @@ typedef struct Ranking
  */
 extern void O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode);
 
-/* Assigning: order positions from .. from + need - 1, evaluating what that takes. */
+/* Assigning: settle positions from .. from + need - 1 (see rank.c). */
 extern void O2oSettle(Ranking *r, int from, int need);
 
 /* Close the probes and the snapshot; the candidates stay readable. */

@@ -229,7 +229,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		/* also restores lock_timeout: the abort closes every GUC level from its own up */
+		/* restores lock_timeout too: it closes every GUC level from its own */
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -283,7 +283,7 @@ O2oChoose(Ranking *r, const AssignOptions *opts, bool *saw_busy)
 	return -1;
 }
 
-/* the assignment row, and the order assigned with its grid and promised date */
+/* the assignment row; the order assigned, with grid and promised date */
 void
 O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
 {

@@ -22,7 +22,7 @@ typedef struct AssignOptions
 	bool		nowait;
 } AssignOptions;
 
-/* Prepare the statements, once per backend; an error if the extension is missing. */
+/* Prepare the statements once per backend; an error without the extension. */
 extern void O2oPreparePlans(void);
 
 /*

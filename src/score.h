@@ -30,11 +30,17 @@ typedef struct Evaluator
 				a_booked;
 } Evaluator;
 
-/* Prepare to evaluate candidates of the order under snap; O2oEvaluatorEnd() when done. */
+/*
+ * Prepare to evaluate the order's candidates under snap (not owned);
+ * O2oEvaluatorEnd() closes the bookings probe.
+ */
 extern void O2oEvaluatorBegin(Evaluator *ev, const Order *o, Snapshot snap);
 extern void O2oEvaluatorEnd(Evaluator *ev);
 
-/* Read a candidate's installers and bookings: its eligibility (reason), installer and score. */
+/*
+ * Read a candidate's installers and bookings: its eligibility (reason),
+ * installer, first free day and score.
+ */
 extern void O2oEvaluate(Evaluator *ev, Cand *c);
 
 /* The score of an evaluated candidate, with its parts (see score.c). */
@@ -46,7 +52,7 @@ extern double O2oBound(const Order *o, const Cand *c);
 /* The first day an install or delivery can happen for this candidate. */
 extern DateADT O2oStartDay(const Order *o, const Cand *c);
 
-/* Set installer_id and day_index from the installers' first free days, if any is free. */
+/* installer_id and day_index from the installers' first free days */
 extern void O2oPickInstaller(Cand *c);
 
 #endif							/* O2O_SCORE_H */
