@@ -1,1455 +1,129 @@
 /*
  * assign.c
- *		o2o_assign() and o2o_candidates(): choose the dealer and installer for
- *		an order, reserve the stock and an installer slot, and record why.
+ *		o2o_assign(), o2o_candidates() and o2o_assign_pending(): choose the
+ *		dealer and installer for an order, reserve the stock and an
+ *		installer slot, and record why.
  *
- * One decision, inside the caller's transaction:
+ * One decision, inside the caller's transaction (O2oAssign):
  *	1. lock the order row (FOR NO KEY UPDATE, by index probe): concurrent
  *	   calls for one order queue here, and the second finds the first's
- *	   assignment (idempotence);
+ *	   assignment (idempotence) -- candidates.c;
  *	2. the grid of the delivery point (o2o_grid_of, else the nearest grid
- *	   within o2o_route.nearest_grid_m);
+ *	   within o2o_route.nearest_grid_m) -- candidates.c;
  *	3. the dealers of that grid holding the units, the nearest
  *	   o2o_route.max_candidates, and -- by o2o_route.cross_grid -- the
- *	   nearest of other grids within o2o_route.max_distance_m (Rank());
- *	4. hard filters, then the score (see Score()); in-grid dealers first
- *	   under the "fallback" policy.  Installers and bookings are read only
- *	   for candidates whose bound can still make the top (Settle());
- *	5. for the best candidate, in a subtransaction: reserve the stock with a
- *	   guarded UPDATE (on_hand - reserved >= qty) and book a slot with a
- *	   guarded upsert (booked < capacity).  If either finds the last unit or
- *	   slot taken meanwhile, the subtransaction rolls back -- releasing its
- *	   row locks -- and the next candidate is tried;
- *	6. the assignment row with its explanation, the order's grid, status and
- *	   promised date, and an order event.
+ *	   nearest of other grids within o2o_route.max_distance_m, with the
+ *	   hard filters -- rank.c;
+ *	4. the score (score.c); in-grid dealers first under the "fallback"
+ *	   policy.  Installers and bookings are read only for candidates whose
+ *	   bound can still make the top (O2oSettle);
+ *	5. for the best candidate, reserve the stock and book a slot in a
+ *	   subtransaction, else try the next -- reserve.c;
+ *	6. the assignment row with its explanation (explain.c), the order's
+ *	   grid, status and promised date, and an order event -- reserve.c.
  *
  * Reads are index probes (probe.c) and the dealer cache (dealercache.c);
  * writes are SQL statements, so that every constraint and trigger applies.
- * Locks are taken in one order -- order row, stock row, booking row -- and
- * a failed attempt gives its locks back, so concurrent assignments wait for
- * each other but do not deadlock.
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "access/xact.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/fmgroids.h"
-#include "utils/guc.h"
-#include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
-#include "utils/plancache.h"
-#include "utils/resowner.h"
-#include "utils/snapmgr.h"
 
 #include "assign.h"
+#include "candidates.h"
 #include "dealercache.h"
-#include "geom.h"
-#include "grid.h"
+#include "explain.h"
 #include "guc.h"
 #include "o2o_route.h"
-#include "probe.h"
-#include "version.h"
+#include "rank.h"
+#include "reserve.h"
+#include "score.h"
 
 PG_FUNCTION_INFO_V1(o2o_assign);
 PG_FUNCTION_INFO_V1(o2o_candidates);
 PG_FUNCTION_INFO_V1(o2o_assign_pending);
 
-#define EARTH_RADIUS_M 6371008.8
-
-/* the order being routed */
-typedef struct Order
-{
-	int64		order_id;
-	char	   *sku;
-	int32		qty;
-	char	   *status;
-	double		lon,
-				lat;
-	int32		grid_id;		/* -1: outside every grid, even the nearest */
-	int32		region_id;
-	bool		nearest;		/* the grid is the nearest, not a covering one */
-	char	   *category;
-	bool		needs_install;
-	bool		climate_ok;
-	char	   *climate;
-	int32		active_dealer;	/* -1: none */
-	int32	   *declined;		/* dealers that declined it before */
-	int			ndeclined;
-	bool		read_only;		/* o2o_candidates: read under the query's snapshot */
-	bool		lazy_stock;		/* explaining: read stock only where it decides */
-	DateADT		today;
-} Order;
-
-/* one dealer considered for the order */
-typedef struct Cand
-{
-	const DealerInfo *d;		/* valid while ranking only */
-	int32		dealer_id;
-	int32		grid_id;
-	int32		region_id;
-	bool		active;
-	double		radius_m;
-	int32		available;		/* on_hand - reserved; -1: no stock row; STOCK_UNREAD */
-	double		distance_m;
-	bool		same_grid;
-	bool		excluded;		/* declined this order before */
-	/* installers with the skill, best first; their first free day */
-	int32		ninst;
-	int32	   *inst_id;
-	int32	   *inst_cap;
-	int32	  **inst_booked;	/* per day of the horizon */
-	int32	   *inst_first_free;	/* day index, or -1 */
-	double	   *inst_load;
-	double		dealer_load;
-	/* the result */
-	int32		installer_id;	/* -1: none needed or none found */
-	int32		day_index;		/* of install_day, from the start day */
-	double		load;
-	double		s_distance,
-				s_stock,
-				s_load,
-				penalty,
-				score;
-	const char *reason;			/* NULL: eligible (or not evaluated yet) */
-	bool		evaluated;		/* installers read, eligibility and score final */
-	double		bound;			/* the score it can reach at most (load 0) */
-} Cand;
-
 /*
- * The candidates of one ranking, and what evaluating more of them needs:
- * o2o_assign evaluates (reads the installers and bookings of) only the
- * candidates that can still be among the best, see Settle().
- */
-typedef struct Ranking
-{
-	const Order *o;
-	Cand	   *cands;
-	int			ncands;
-	Snapshot	snap;
-	DateADT		start;			/* the bookings window: [start, start + window) */
-	int			window;
-	uint64		skill;			/* the installers' skill the model needs */
-	O2oProbe	bookings;
-	bool		bookings_open;
-	AttrNumber	a_day,
-				a_booked;
-} Ranking;
-
-typedef struct Plans
-{
-	SPIPlanPtr	reserve;
-	SPIPlanPtr	book;
-	SPIPlanPtr	insert_assignment;
-	SPIPlanPtr	update_order;
-	SPIPlanPtr	unassignable;
-	SPIPlanPtr	event;
-} Plans;
-
-static Plans plans;
-
-/*
- * In o2o_assign_pending one transaction assigns many orders and so holds
- * many row locks; it must never wait for a lock while holding others, or
- * two such calls could deadlock.  There each reservation attempt waits at
- * most 20 ms (lock_timeout) and a candidate that stays locked counts as
- * busy: the order stays pending for a later round.
- */
-static bool assign_nowait = false;
-static bool saw_busy = false;
-static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
-
-/*
- * Prepare a statement for the life of the backend, with its generic plan
- * made now.  PreparePlans() calls this with enable_seqscan off: the tables
- * these statements probe by key (assignments, events, bookings) often start
- * empty, and a plan chosen for an empty table would scan the whole table on
- * every call once it has grown.  An ANALYZE later re-plans them normally.
- */
-static SPIPlanPtr
-Prepare(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
-	CachedPlan *cp;
-
-	if (p == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(p) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	cp = SPI_plan_get_cached_plan(p);
-	if (cp != NULL)
-		ReleaseCachedPlan(cp, CurrentResourceOwner);
-	return p;
-}
-
-/*
- * Prepare every statement once per backend (again after the extension was
- * re-created).  PostGIS objects are qualified with PostGIS's schema, so the
- * caller's search_path does not matter.
- */
-static void
-PreparePlans(void)
-{
-	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
-	int			guc_level;
-	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
-	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
-	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
-	JSONBOID, DATEOID, INT4OID, INT4OID};
-	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
-	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
-	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
-
-	if (!OidIsValid(ext))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
-	if (ext == plans_for_ext)
-		return;
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	/*
-	 * The reads of the order, its product, dealers, stock, bookings and
-	 * earlier assignments are index probes (probe.c) and the dealer cache
-	 * (dealercache.c); the writes are statements, so that every trigger and
-	 * constraint applies.
-	 */
-	plans.reserve = Prepare(
-							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
-							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
-	plans.book = Prepare(
-						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
-						 "VALUES ($1, $2, 1, $4) "
-						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1 "
-						 " WHERE b.booked < $3 RETURNING booked", 4, t_book);
-	plans.insert_assignment = Prepare(
-									  "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
-									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id) "
-									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-									  11, t_ins);
-	plans.update_order = Prepare(
-								 "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
-								 "       grid_id = $2, region_id = $3, promised_date = $4 "
-								 " WHERE order_id = $1", 4, t_upd);
-	plans.unassignable = Prepare(
-								 "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
-								 "       grid_id = $2, region_id = $3, promised_date = NULL "
-								 " WHERE order_id = $1", 4, t_unas);
-	plans.event = Prepare(
-						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
-						  "VALUES ($1, $2, $3, $4)", 4, t_event);
-	AtEOXact_GUC(true, guc_level);
-	plans_for_ext = ext;
-}
-
-/*
- * The snapshot the probes of one step read under: a new one for
- * o2o_assign, as each statement of a volatile function would take (it sees
- * what committed while the order's lock was awaited, and what this
- * transaction wrote so far); the query's own for the read-only
- * o2o_candidates.
- */
-static Snapshot
-ProbeSnapshot(const Order *o)
-{
-	return RegisterSnapshot(o->read_only ? GetActiveSnapshot() : NewStatementSnapshot());
-}
-
-/* the active and the declined assignments of the order */
-static void
-ReadAssignments(Order *o)
-{
-	static const O2oProbeKey key[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
-	Snapshot	snap = ProbeSnapshot(o);
-	O2oProbe	p;
-	Datum		v[1] = {Int64GetDatum(o->order_id)};
-	AttrNumber	a_dealer,
-				a_state;
-	int			cap = 0;
-
-	o->active_dealer = -1;
-	o->declined = NULL;
-	o->ndeclined = 0;
-	O2oProbeOpen(&p, "assignment", "assignment_order_idx", key, 1, snap);
-	a_dealer = O2oProbeAttnum(&p, "dealer_id");
-	a_state = O2oProbeAttnum(&p, "state");
-	O2oProbeStart(&p, v);
-	while (O2oProbeNext(&p))
-	{
-		bool		isnull;
-		int32		dealer = DatumGetInt32(O2oProbeGet(&p, a_dealer, &isnull));
-		text	   *state = DatumGetTextPP(O2oProbeGet(&p, a_state, &isnull));
-		const char *st = VARDATA_ANY(state);
-		int			len = VARSIZE_ANY_EXHDR(state);
-
-		if (len == 6 && memcmp(st, "active", 6) == 0)
-			o->active_dealer = dealer;
-		else if (len == 8 && memcmp(st, "declined", 8) == 0)
-		{
-			if (o->ndeclined == cap)
-			{
-				cap = Max(cap * 2, 4);
-				o->declined = o->declined ? repalloc(o->declined, cap * sizeof(int32)) : palloc(cap * sizeof(int32));
-			}
-			o->declined[o->ndeclined++] = dealer;
-		}
-	}
-	O2oProbeClose(&p);
-	UnregisterSnapshot(snap);
-}
-
-static double
-Haversine(double lon1, double lat1, double lon2, double lat2)
-{
-	double		p1 = lat1 * M_PI / 180,
-				p2 = lat2 * M_PI / 180,
-				dp = p2 - p1,
-				dl = (lon2 - lon1) * M_PI / 180,
-				a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
-
-	return 2 * EARTH_RADIUS_M * asin(Min(1.0, sqrt(a)));
-}
-
-/*
- * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
- * documented errors for an unknown order.
- */
-static void
-LoadOrder(Order *o, int64 order_id, bool lock)
-{
-	static const O2oProbeKey okey[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
-	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
-	Snapshot	snap = RegisterSnapshot(lock ? NewStatementSnapshot() : GetActiveSnapshot());
-	O2oProbe	p;
-	Datum		key = Int64GetDatum(order_id);
-	bool		found,
-				followed = false,
-				isnull;
-	Datum		d;
-
-	o->order_id = order_id;
-
-	/* the order, locked FOR NO KEY UPDATE when assigning */
-	if (lock)
-		O2oProbeOpenForLock(&p, "orders", "orders_pkey", okey, 1, snap);
-	else
-		O2oProbeOpen(&p, "orders", "orders_pkey", okey, 1, snap);
-	O2oProbeStart(&p, &key);
-	found = O2oProbeNext(&p);
-	if (found && lock)
-	{
-		found = O2oProbeLock(&p, &followed);
-		/* a later version of the row must still be this order */
-		if (found && followed
-			&& DatumGetInt64(O2oProbeGet(&p, O2oProbeAttnum(&p, "order_id"), &isnull)) != order_id)
-			found = false;
-	}
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_O2O_UNKNOWN_ORDER),
-				 errmsg("unknown order"),
-				 errdetail("No row of o2o.orders has order_id %lld.", (long long) order_id)));
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "sku"), &isnull);
-	o->sku = TextDatumGetCString(d);
-	o->qty = DatumGetInt32(O2oProbeGet(&p, O2oProbeAttnum(&p, "qty"), &isnull));
-	o->status = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "status"), &isnull));
-	O2oPointArg(O2oProbeGet(&p, O2oProbeAttnum(&p, "location"), &isnull), "o2o_assign", &o->lon, &o->lat);
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "grid_id"), &isnull);
-	o->grid_id = isnull ? -1 : DatumGetInt32(d);
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "region_id"), &isnull);
-	o->region_id = isnull ? -1 : DatumGetInt32(d);
-	O2oProbeClose(&p);
-
-	/* its product */
-	key = CStringGetTextDatum(o->sku);
-	O2oProbeOpen(&p, "product", "product_pkey", pkey, 1, snap);
-	O2oProbeStart(&p, &key);
-	if (!O2oProbeNext(&p))
-		elog(ERROR, "product %s of order %lld not found", o->sku, (long long) order_id);
-	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
-	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
-	{
-		Datum		climates = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
-
-		o->climate_ok = true;
-		o->climate = NULL;
-		if (!isnull)
-		{
-			/* resolved against the grid's climate below */
-			ArrayType  *arr = DatumGetArrayTypeP(climates);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			StringInfoData s;
-
-			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-			initStringInfo(&s);
-			for (int i = 0; i < n; i++)
-				if (!nulls[i])
-					appendStringInfo(&s, "|%s|", TextDatumGetCString(elems[i]));
-			o->climate = s.data;	/* temporarily: the allowed climates */
-			o->climate_ok = false;
-		}
-	}
-	O2oProbeClose(&p);
-	UnregisterSnapshot(snap);
-	o->today = GetSQLCurrentDate();
-
-	/*
-	 * The active assignment, read after the lock with a new snapshot (a
-	 * decline that committed while we waited has replaced it), and the
-	 * dealers that declined the order before.
-	 */
-	o->read_only = !lock;
-	o->lazy_stock = false;
-	ReadAssignments(o);
-
-	/* the grid: covering, else the nearest within reach */
-	o->nearest = false;
-	if (o->grid_id < 0)
-	{
-		int32		g;
-
-		g = O2oGridNearest(o->lon, o->lat, o2o_nearest_grid_m);
-		if (g >= 0)
-		{
-			o->grid_id = g;
-			o->nearest = true;
-		}
-	}
-	if (o->grid_id >= 0)
-	{
-		const GridInfo *g;
-		char	   *allowed = o->climate;
-
-		O2oDealerCacheRefresh();
-		g = O2oGridLookup(o->grid_id);
-		if (g == NULL || !g->exists)
-			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
-		o->region_id = g->region_id;
-		o->climate = pstrdup(g->climate);
-		if (allowed != NULL)
-		{
-			char	   *needle = psprintf("|%s|", o->climate);
-
-			o->climate_ok = strstr(allowed, needle) != NULL;
-		}
-		else
-			o->climate_ok = true;
-	}
-}
-
-/* nearer first, then the lower id: the order of every list of candidates */
-static inline int
-NearerFirst(double dx, int32 ix, double dy, int32 iy)
-{
-	if (dx != dy)
-		return dx < dy ? -1 : 1;
-	return (ix > iy) - (ix < iy);
-}
-
-static inline double
-DealerDistance(const Order *o, const DealerInfo *d)
-{
-	return Haversine(o->lon, o->lat, d->lon, d->lat);
-}
-
-/* Add a dealer to the candidates of the order. */
-static void
-AddCand(const Order *o, const DealerInfo *d, double distance_m, int32 available, bool same_grid,
-		Cand **cands, int *ncands, int *cap)
-{
-	Cand	   *c;
-
-	if (*ncands >= *cap)
-	{
-		*cap = Max(*cap * 2, 64);
-		*cands = *cands ? repalloc(*cands, *cap * sizeof(Cand)) : palloc(*cap * sizeof(Cand));
-	}
-	c = &(*cands)[(*ncands)++];
-	memset(c, 0, sizeof(Cand));
-	c->d = d;
-	c->dealer_id = d->dealer_id;
-	c->grid_id = d->grid_id;
-	c->region_id = d->region_id;
-	c->active = d->active;
-	c->radius_m = d->radius_m;
-	c->available = available;
-	c->distance_m = distance_m;
-	c->same_grid = same_grid;
-	c->installer_id = -1;
-	c->day_index = -1;
-}
-
-/* the box of o2o_route.max_distance_m around the delivery point */
-typedef struct Box
-{
-	double		minlon,
-				minlat,
-				maxlon,
-				maxlat;
-} Box;
-
-static inline bool
-InBox(const Box *b, double lon, double lat)
-{
-	return lon >= b->minlon && lon <= b->maxlon && lat >= b->minlat && lat <= b->maxlat;
-}
-
-/* stock rows, probed by (sku, grid_id) or by (dealer_id, sku) */
-typedef struct StockProbe
-{
-	O2oProbe	p;
-	bool		open;
-	AttrNumber	a_dealer,
-				a_on_hand,
-				a_reserved;
-} StockProbe;
-
-static void
-StockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
-{
-	static const O2oProbeKey grid_keys[2] = {
-		{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ},
-		{"grid_id", 2, BTEqualStrategyNumber, F_INT4EQ}
-	};
-	static const O2oProbeKey dealer_keys[2] = {
-		{"dealer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
-		{"sku", 2, BTEqualStrategyNumber, F_TEXTEQ}
-	};
-
-	if (sp->open)
-		return;
-	O2oProbeOpen(&sp->p, "stock", by_grid ? "stock_sku_grid_idx" : "stock_pkey",
-				 by_grid ? grid_keys : dealer_keys, 2, snap);
-	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
-	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
-	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
-	if (by_grid)
-	{
-		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */
-		Form_pg_index ix = sp->p.index->rd_index;
-
-		if (ix->indnatts < 3 || ix->indkey.values[2] != sp->a_dealer)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("index o2o.stock_sku_grid_idx does not include dealer_id"),
-					 errhint("ALTER EXTENSION o2o_route UPDATE.")));
-		O2oProbeWantIndexTuples(&sp->p);
-	}
-	sp->open = true;
-}
-
-static inline int32
-StockAvailable(StockProbe *sp)
-{
-	bool		isnull;
-
-	return DatumGetInt32(O2oProbeGet(&sp->p, sp->a_on_hand, &isnull))
-		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull));
-}
-
-/* a stock row found in the index, to be read if near enough */
-typedef struct StockEntry
-{
-	ItemPointerData tid;
-	const DealerInfo *d;
-	double		distance_m;
-} StockEntry;
-
-static int
-StockEntryCmp(const void *a, const void *b)
-{
-	const StockEntry *x = a,
-			   *y = b;
-
-	return NearerFirst(x->distance_m, x->d->dealer_id, y->distance_m, y->d->dealer_id);
-}
-
-/*
- * Assigning: the nearest o2o_route.max_candidates active dealers of one
- * grid with qty units of the SKU available; with a box, only those of
- * other grids than the order's inside the box.  The index gives every
- * dealer of the grid that has a row for the SKU; only the rows of the
- * nearest are read from the table, until enough have the units.
- */
-static void
-AddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box, double limit_m,
-			 Cand **cands, int *ncands, int *cap)
-{
-	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
-	StockEntry *e = NULL;
-	int			n = 0,
-				size = 0,
-				found = 0;
-	ItemPointerData tid;
-
-	O2oProbeStart(&sp->p, v);
-	while (O2oProbeNextEntry(&sp->p, &tid))
-	{
-		bool		isnull;
-		const DealerInfo *d = O2oDealerLookup(DatumGetInt32(O2oProbeIndexGet(&sp->p, 3, &isnull)));
-		double		dist;
-
-		if (d == NULL || !d->active)
-			continue;
-		if (box != NULL && (d->grid_id == o->grid_id || !InBox(box, d->lon, d->lat)))
-			continue;
-		dist = DealerDistance(o, d);
-		if (dist > limit_m)
-			continue;			/* farther than enough others already found */
-		if (n == size)
-		{
-			size = Max(size * 2, 64);
-			e = e ? repalloc(e, size * sizeof(StockEntry)) : palloc(size * sizeof(StockEntry));
-		}
-		e[n].tid = tid;
-		e[n].d = d;
-		e[n].distance_m = dist;
-		n++;
-	}
-	if (n > o2o_max_candidates)
-		qsort(e, n, sizeof(StockEntry), StockEntryCmp);
-	for (int i = 0; i < n && found < o2o_max_candidates; i++)
-	{
-		int32		avail;
-
-		/* an entry of a row version this snapshot does not see finds nothing */
-		if (!O2oProbeFetch(&sp->p, &e[i].tid))
-			continue;
-		avail = StockAvailable(sp);
-		if (avail < o->qty)
-			continue;
-		AddCand(o, e[i].d, e[i].distance_m, avail, box == NULL, cands, ncands, cap);
-		found++;
-	}
-	if (e != NULL)
-		pfree(e);
-}
-
-/* not read yet: see Order.lazy_stock */
-#define STOCK_UNREAD (-2)
-
-/* units of the SKU available at a dealer; -1 when it has no stock row */
-static int32
-DealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id)
-{
-	Datum		v[2] = {Int32GetDatum(dealer_id), sku};
-
-	O2oProbeStart(&sp->p, v);
-	return O2oProbeNext(&sp->p) ? StockAvailable(sp) : -1;
-}
-
-/*
- * The installers of a candidate with their bookings over the window: the
- * load of the dealer and, for installations, each skilled installer's
- * bookings per day.
- */
-static void
-LoadInstallers(Ranking *r, Cand *c)
-{
-	static const O2oProbeKey keys[3] = {
-		{"installer_id", 1, BTEqualStrategyNumber, F_INT4EQ},
-		{"day", 2, BTGreaterEqualStrategyNumber, F_DATE_GE},
-		{"day", 2, BTLessStrategyNumber, F_DATE_LT}
-	};
-	const DealerInfo *d = c->d;
-	int			window = r->window;
-	double		cap_total = 0,
-				booked_total = 0;
-
-	if (d->ninst > 0)
-	{
-		c->inst_id = palloc(d->ninst * sizeof(int32));
-		c->inst_cap = palloc(d->ninst * sizeof(int32));
-		c->inst_booked = palloc(d->ninst * sizeof(int32 *));
-		c->inst_first_free = palloc(d->ninst * sizeof(int32));
-		c->inst_load = palloc(d->ninst * sizeof(double));
-		if (!r->bookings_open)
-		{
-			O2oProbeOpen(&r->bookings, "installer_day", "installer_day_pkey", keys, 3, r->snap);
-			r->a_day = O2oProbeAttnum(&r->bookings, "day");
-			r->a_booked = O2oProbeAttnum(&r->bookings, "booked");
-			r->bookings_open = true;
-		}
-	}
-	for (int i = 0; i < d->ninst; i++)
-	{
-		const InstallerInfo *inst = d->inst[i];
-		int32	   *booked = palloc0(window * sizeof(int32));
-		double		inst_booked = 0;
-		Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(r->start),
-		DateADTGetDatum(r->start + window)};
-
-		O2oProbeStart(&r->bookings, v);
-		while (O2oProbeNext(&r->bookings))
-		{
-			bool		isnull;
-			int			di = DatumGetDateADT(O2oProbeGet(&r->bookings, r->a_day, &isnull)) - r->start;
-			int32		b = DatumGetInt32(O2oProbeGet(&r->bookings, r->a_booked, &isnull));
-
-			if (di >= 0 && di < window)
-				booked[di] = b;
-			inst_booked += b;
-		}
-		cap_total += (double) inst->capacity * window;
-		booked_total += inst_booked;
-		if (inst->skills & r->skill)
-		{
-			int			k = c->ninst++;
-
-			c->inst_id[k] = inst->installer_id;
-			c->inst_cap[k] = inst->capacity;
-			c->inst_booked[k] = booked;
-			c->inst_first_free[k] = -1;
-			c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * window));
-		}
-	}
-	c->dealer_load = cap_total > 0 ? Min(1.0, booked_total / cap_total) : 0;
-	/* no pin on a booking page while the reservations write (and prune) there */
-	if (r->bookings_open)
-		ExecClearTuple(r->bookings.slot);
-}
-
-/* the installer a candidate would use: earliest free day, then idlest, then lowest id */
-static void
-PickInstaller(Cand *c)
-{
-	int			best = -1;
-
-	for (int k = 0; k < c->ninst; k++)
-	{
-		if (c->inst_first_free[k] < 0)
-			continue;
-		if (best < 0
-			|| c->inst_first_free[k] < c->inst_first_free[best]
-			|| (c->inst_first_free[k] == c->inst_first_free[best]
-				&& (c->inst_load[k] < c->inst_load[best]
-					|| (c->inst_load[k] == c->inst_load[best] && c->inst_id[k] < c->inst_id[best]))))
-			best = k;
-	}
-	if (best >= 0)
-	{
-		c->installer_id = c->inst_id[best];
-		c->day_index = c->inst_first_free[best];
-	}
-}
-
-/*
- * The score, higher is better:
- *   weight_distance * (1 - distance / max_distance_m)
- * + weight_stock    * min(available - qty, 10) / 10
- * + weight_load     * (1 - load)
- * - cross_grid_penalty, for another grid's dealer when cross_grid = free
- * where load is the dealer's booked share of its installers' capacity over
- * the horizon, averaged with the chosen installer's own share when the
- * model needs installing.
- */
-static void
-Score(const Order *o, Cand *c)
-{
-	int32		spare = Min(Max(c->available - o->qty, 0), 10);
-
-	c->load = c->dealer_load;
-	if (o->needs_install && c->installer_id >= 0)
-	{
-		for (int k = 0; k < c->ninst; k++)
-			if (c->inst_id[k] == c->installer_id)
-				c->load = (c->dealer_load + c->inst_load[k]) / 2;
-	}
-	c->s_distance = o2o_weight_distance * (1 - Min(c->distance_m / o2o_max_distance_m, 1.0));
-	c->s_stock = o2o_weight_stock * spare / 10.0;
-	c->s_load = o2o_weight_load * (1 - c->load);
-	c->penalty = (!c->same_grid && o2o_cross_grid == O2O_CROSS_FREE) ? o2o_cross_grid_penalty : 0;
-	c->score = c->s_distance + c->s_stock + c->s_load - c->penalty;
-}
-
-/* nearest first, then lowest dealer_id */
-static int
-CandDistCmp(const void *a, const void *b)
-{
-	const Cand *x = a,
-			   *y = b;
-
-	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
-}
-
-/* the first day an install or delivery can happen for this candidate */
-static DateADT
-StartDay(const Order *o, const Cand *c)
-{
-	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
-}
-
-/* the score a candidate can reach at most: its score with nothing booked */
-static double
-Bound(const Order *o, const Cand *c)
-{
-	Cand		t = *c;
-
-	t.dealer_load = 0;
-	t.installer_id = -1;
-	Score(o, &t);
-	return t.score;
-}
-
-/* Read a candidate's installers and bookings: its eligibility, installer and score. */
-static void
-Evaluate(Ranking *r, Cand *c)
-{
-	const Order *o = r->o;
-	int			horizon = o2o_promise_horizon_days;
-
-	LoadInstallers(r, c);
-	if (o->needs_install)
-	{
-		int			offset = StartDay(o, c) - r->start;
-
-		/* a slot counts only from this candidate's own start day */
-		for (int k = 0; k < c->ninst; k++)
-		{
-			int			f = -1;
-
-			for (int di = offset; di < offset + horizon; di++)
-				if (c->inst_booked[k][di] < c->inst_cap[k])
-				{
-					f = di;
-					break;
-				}
-			c->inst_first_free[k] = f;
-		}
-		if (c->ninst == 0)
-			c->reason = "no installer with the skill";
-		else
-		{
-			PickInstaller(c);
-			if (c->installer_id < 0)
-				c->reason = "no free slot";
-		}
-	}
-	if (c->reason == NULL)
-		Score(o, c);
-	c->evaluated = true;
-}
-
-/*
- * The ranking: eligible first (or not evaluated yet); in-grid first under
- * "fallback"; score, the bound standing in for the score of a candidate
- * not evaluated yet; distance; id.
+ * Rank and reserve: in-grid dealers first, other grids when the policy lets
+ * them compete, or -- under "fallback" -- when nobody of the grid could.
+ * The winner's index in r->cands, or -1; the ranking is ended.
  */
 static int
-CandCmp(const void *a, const void *b)
+ChooseDealer(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_busy)
 {
-	const Cand *x = a,
-			   *y = b;
+	int			win;
 
-	if ((x->reason == NULL) != (y->reason == NULL))
-		return x->reason == NULL ? -1 : 1;
-	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
-		return x->same_grid ? -1 : 1;
-	if (x->reason == NULL)
+	O2oRank(r, o, o2o_cross_grid == O2O_CROSS_FREE, RANK_ASSIGN);
+	win = o->grid_id >= 0 ? O2oChoose(r, opts, saw_busy) : -1;
+	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o->grid_id >= 0)
 	{
-		double		sx = x->evaluated ? x->score : x->bound,
-					sy = y->evaluated ? y->score : y->bound;
-
-		if (sx != sy)
-			return sx > sy ? -1 : 1;
+		/* nobody of the grid could: rank again with the neighbours */
+		O2oRankEnd(r);
+		O2oRank(r, o, true, RANK_ASSIGN);
+		win = O2oChoose(r, opts, saw_busy);
 	}
-	return NearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
+	if (win >= 0)
+		O2oSettle(r, win + 1, 3);	/* the runners-up, for the explanation */
+	O2oRankEnd(r);
+	return win;
+}
+
+/* Record the winner: final score, assignment with explanation, event. */
+static void
+RecordAssignment(const Order *o, Cand *cands, int ncands, int win)
+{
+	Cand	   *c = &cands[win];
+
+	O2oScore(o, c);
+	O2oWriteAssignment(o, c, O2oAssignmentDetail(o, cands, ncands, win));
+	O2oAddEvent(o, "assigned", "assigned", O2oAssignedEventDetail(c));
 }
 
 /*
- * Make positions from .. from + need - 1 hold, in order, the best
- * candidates of those from position `from` on, evaluating only what that
- * takes.  A candidate not evaluated yet is ranked by its bound; once the
- * first `need` in that order are all evaluated, no other can beat them, as
- * evaluating can only lower a score.  Rows before `from` stay where they are.
+ * Record that nobody can serve, with why.  The fast path read only dealers
+ * that could serve: explain in full, every eligible one having been
+ * reserved by others meanwhile.
  */
 static void
-Settle(Ranking *r, int from, int need)
+RecordUnassignable(Order *o)
 {
-	bool		changed = true;
+	Ranking		r;
+	char	   *why;
 
-	while (changed)
-	{
-		int			seen = 0;
-
-		changed = false;
-		if (r->ncands - from > 1)
-			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
-		for (int i = from; i < r->ncands && seen < need; i++)
-		{
-			Cand	   *c = &r->cands[i];
-
-			if (c->reason != NULL)
-				break;			/* the rejected come last */
-			if (!c->evaluated)
-			{
-				Evaluate(r, c);
-				changed = true;
-			}
-			seen++;
-		}
-	}
+	o->lazy_stock = true;
+	O2oRank(&r, o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
+	O2oRankEnd(&r);
+	for (int i = 0; i < r.ncands; i++)
+		if (r.cands[i].reason == REASON_NONE)
+			r.cands[i].reason = REASON_RESERVED_MEANWHILE;
+	why = O2oUnassignableReason(o, r.cands, r.ncands);
+	O2oWriteUnassignable(o, why);
+	O2oAddEvent(o, "unassignable", "unassignable", O2oUnassignableEventDetail(r.ncands, why));
 }
 
-static void
-RankEnd(Ranking *r)
-{
-	if (r->bookings_open)
-		O2oProbeClose(&r->bookings);
-	r->bookings_open = false;
-	UnregisterSnapshot(r->snap);
-}
-
-/* a grid with dealers near the delivery point, and how near they can be */
-typedef struct NearGrid
-{
-	const GridInfo *g;
-	double		min_m;
-} NearGrid;
-
-static int
-NearGridCmp(const void *a, const void *b)
-{
-	const NearGrid *x = a,
-			   *y = b;
-
-	return NearerFirst(x->min_m, x->g->grid_id, y->min_m, y->g->grid_id);
-}
-
-/*
- * A lower bound of the distance from (lon, lat) to any dealer of the grid:
- * the distance to the nearest point of the box around its dealers, less
- * what a lon/lat box can bulge towards the pole (at most d^2 tan(lat) / 2R,
- * for d well under R; near the poles no bound is claimed).
- */
-static double
-MinDistanceToBox(double lon, double lat, const GridInfo *g)
-{
-	double		d = Haversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
-							  Min(Max(lat, g->minlat), g->maxlat));
-	double		maxlat = Max(fabs(g->minlat), fabs(g->maxlat));
-
-	if (Max(fabs(lat), maxlat) > 80)
-		return 0;
-	return Max(0, d - d * d * tan(Max(fabs(lat), maxlat) * M_PI / 180) / EARTH_RADIUS_M - 1);
-}
-
-/*
- * Find the candidates of an order and apply the hard filters (setting
- * reason).  Explaining, every candidate is evaluated and the list sorted;
- * assigning, only the bounds are computed, and Settle() evaluates and
- * orders as far as needed.  RankEnd() when done.
- */
-static void
-Rank(Order *o, Ranking *r, bool include_other_grids, bool explain)
-{
-	Cand	   *cands = NULL;
-	int			ncands = 0,
-				cap = 0;
-	int			horizon = o2o_promise_horizon_days;
-	Snapshot	snap;
-	Datum		sku;
-	Box			box;
-	StockProbe	by_grid = {0},
-				by_dealer = {0};
-
-	O2oDealerCacheRefresh();
-	snap = ProbeSnapshot(o);
-	sku = CStringGetTextDatum(o->sku);
-	{
-		double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
-					dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
-
-		box.minlon = o->lon - dlon;
-		box.minlat = o->lat - dlat;
-		box.maxlon = o->lon + dlon;
-		box.maxlat = o->lat + dlat;
-	}
-	if (o->grid_id >= 0)
-	{
-		if (explain)
-		{
-			/* every dealer of the grid, with its stock or none */
-			const GridInfo *g = O2oGridLookup(o->grid_id);
-
-			StockOpen(&by_dealer, false, snap);
-			for (int i = 0; g != NULL && i < g->ndealers; i++)
-				AddCand(o, g->dealers[i], DealerDistance(o, g->dealers[i]),
-						o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, g->dealers[i]->dealer_id),
-						true, &cands, &ncands, &cap);
-		}
-		else
-		{
-			/* the dealers of the grid that hold the units */
-			StockOpen(&by_grid, true, snap);
-			AddGridStock(o, &by_grid, sku, o->grid_id, NULL, INFINITY, &cands, &ncands, &cap);
-			if (ncands > o2o_max_candidates)
-			{
-				/* the nearest max_candidates of them */
-				qsort(cands, ncands, sizeof(Cand), CandDistCmp);
-				ncands = o2o_max_candidates;
-			}
-		}
-	}
-	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
-	{
-		int			first = ncands,
-					ngrids,
-					nnear = 0;
-		const GridInfo *const *grids = O2oDealerGrids(&ngrids);
-		NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
-
-		/*
-		 * Dealers of other grids inside the box: each grid's box tells which
-		 * grids can have some.  Assigning keeps only the nearest
-		 * max_candidates, so the grids are read nearest first and the search
-		 * stops at a grid none of whose dealers could be among them.
-		 */
-		for (int gi = 0; gi < ngrids; gi++)
-		{
-			const GridInfo *g = grids[gi];
-
-			if (g->grid_id == o->grid_id || g->maxlon < box.minlon || g->minlon > box.maxlon
-				|| g->maxlat < box.minlat || g->minlat > box.maxlat)
-				continue;
-			near[nnear].g = g;
-			near[nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
-			nnear++;
-		}
-		if (!explain && nnear > 1)
-			qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
-		for (int gi = 0; gi < nnear; gi++)
-		{
-			const GridInfo *g = near[gi].g;
-			double		limit = INFINITY;
-
-			if (!explain && ncands - first >= o2o_max_candidates)
-			{
-				/* the nearest max_candidates so far; a grid must beat the farthest */
-				qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
-				ncands = first + o2o_max_candidates;
-				limit = cands[ncands - 1].distance_m;
-				if (near[gi].min_m > limit)
-					break;
-			}
-			if (!explain && g->grid_id >= 0)
-			{
-				StockOpen(&by_grid, true, snap);
-				AddGridStock(o, &by_grid, sku, g->grid_id, &box, limit, &cands, &ncands, &cap);
-				continue;
-			}
-			StockOpen(&by_dealer, false, snap);
-			for (int i = 0; i < g->ndealers; i++)
-			{
-				const DealerInfo *d = g->dealers[i];
-				int32		avail;
-
-				if (!InBox(&box, d->lon, d->lat) || (!explain && !d->active))
-					continue;
-				avail = explain && o->lazy_stock ? STOCK_UNREAD : DealerAvailable(&by_dealer, sku, d->dealer_id);
-				if (explain || avail >= o->qty)
-					AddCand(o, d, DealerDistance(o, d), avail, false, &cands, &ncands, &cap);
-			}
-		}
-		if (!explain && ncands - first > o2o_max_candidates)
-		{
-			/* the nearest max_candidates of them */
-			qsort(cands + first, ncands - first, sizeof(Cand), CandDistCmp);
-			ncands = first + o2o_max_candidates;
-		}
-	}
-	/* hard filters that need no installer data */
-	for (int i = 0; i < ncands; i++)
-	{
-		Cand	   *c = &cands[i];
-
-		for (int k = 0; k < o->ndeclined; k++)
-			if (o->declined[k] == c->dealer_id)
-				c->excluded = true;
-		if (!c->active)
-			c->reason = "inactive";
-		else if (c->excluded)
-			c->reason = "declined before";
-		else if (!o->climate_ok)
-			c->reason = "model not sold in this climate zone";
-		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
-			c->reason = "out of radius";
-		else
-		{
-			if (c->available == STOCK_UNREAD)
-			{
-				StockOpen(&by_dealer, false, snap);
-				c->available = DealerAvailable(&by_dealer, sku, c->dealer_id);
-			}
-			if (c->available < o->qty)
-				c->reason = "no stock";
-		}
-	}
-	if (by_grid.open)
-		O2oProbeClose(&by_grid.p);
-	if (by_dealer.open)
-		O2oProbeClose(&by_dealer.p);
-
-	r->o = o;
-	r->cands = cands;
-	r->ncands = ncands;
-	r->snap = snap;
-	r->start = o->today + 1;	/* one window for every candidate: the earliest start */
-	r->window = horizon + o2o_travel_days;
-	r->skill = O2oSkillMask(o->category);
-	r->bookings_open = false;
-	for (int i = 0; i < ncands; i++)
-	{
-		Cand	   *c = &cands[i];
-
-		if (c->reason != NULL)
-			continue;
-		if (explain)
-			Evaluate(r, c);
-		else
-			c->bound = Bound(o, c);
-	}
-	if (explain && ncands > 1)
-		qsort(cands, ncands, sizeof(Cand), CandCmp);
-}
-
-/*
- * The explanations are built as jsonb values directly: no text to print and
- * parse again.  Numbers are exact decimals of a fixed scale.
- */
-typedef struct JsonOut
-{
-	JsonbParseState *st;
-	JsonbValue *res;
-} JsonOut;
-
-static void
-JPush(JsonOut *j, JsonbIteratorToken tok, JsonbValue *v)
-{
-	j->res = pushJsonbValue(&j->st, tok, v);
-}
-
-static void
-JKey(JsonOut *j, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	JPush(j, WJB_KEY, &v);
-}
-
-static void
-JStr(JsonOut *j, const char *key, const char *str)
-{
-	JsonbValue	v;
-
-	JKey(j, key);
-	v.type = jbvString;
-	v.val.string.val = (char *) str;
-	v.val.string.len = strlen(str);
-	JPush(j, WJB_VALUE, &v);
-}
-
-/* x rounded to `scale` decimals (0: an integer) */
-static void
-JNum(JsonOut *j, const char *key, double x, int scale)
-{
-	JsonbValue	v;
-	double		f = scale == 4 ? 1e4 : scale == 1 ? 10 : 1;
-
-	Assert(scale == 0 || scale == 1 || scale == 4);
-	JKey(j, key);
-	v.type = jbvNumeric;
-	v.val.numeric = scale == 0 ? int64_to_numeric((int64) x)
-		: int64_div_fast_to_numeric((int64) llround(x * f), scale);
-	JPush(j, WJB_VALUE, &v);
-}
-
-static void
-JBool(JsonOut *j, const char *key, bool b)
-{
-	JsonbValue	v;
-
-	JKey(j, key);
-	v.type = jbvBool;
-	v.val.boolean = b;
-	JPush(j, WJB_VALUE, &v);
-}
-
-static void
-JNull(JsonOut *j, const char *key)
-{
-	JsonbValue	v;
-
-	JKey(j, key);
-	v.type = jbvNull;
-	JPush(j, WJB_VALUE, &v);
-}
-
-static Datum
-JDatum(JsonOut *j)
-{
-	return JsonbPGetDatum(JsonbValueToJsonb(j->res));
-}
-
-/* a date as YYYY-MM-DD, whatever DateStyle is */
-static char *
-IsoDate(DateADT d)
-{
-	struct pg_tm tm;
-	char		buf[MAXDATELEN + 1];
-
-	j2date(d + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-	EncodeDateOnly(&tm, USE_ISO_DATES, buf);
-	return pstrdup(buf);
-}
-
-/* one candidate's decision parts, as an object */
-static void
-CandJson(JsonOut *j, const Order *o, const Cand *c)
-{
-	JPush(j, WJB_BEGIN_OBJECT, NULL);
-	JNum(j, "dealer_id", c->dealer_id, 0);
-	JNum(j, "grid_id", c->grid_id, 0);
-	JBool(j, "same_grid", c->same_grid);
-	JNum(j, "distance_m", c->distance_m, 1);
-	JNum(j, "available", c->available, 0);
-	JNum(j, "load", c->load, 4);
-	if (c->installer_id >= 0)
-	{
-		JNum(j, "installer_id", c->installer_id, 0);
-		JStr(j, "install_day", IsoDate(o->today + 1 + c->day_index));
-	}
-	JNum(j, "score", c->score, 4);
-	JKey(j, "parts");
-	JPush(j, WJB_BEGIN_OBJECT, NULL);
-	JNum(j, "distance", c->s_distance, 4);
-	JNum(j, "stock", c->s_stock, 4);
-	JNum(j, "load", c->s_load, 4);
-	JNum(j, "cross_grid_penalty", c->penalty, 4);
-	JPush(j, WJB_END_OBJECT, NULL);
-	JPush(j, WJB_END_OBJECT, NULL);
-}
-
-static const char *
-CrossGridName(void)
-{
-	return o2o_cross_grid == O2O_CROSS_NEVER ? "never" :
-		o2o_cross_grid == O2O_CROSS_FREE ? "free" : "fallback";
-}
-
-/* why nobody can serve: counts of the reasons, for the order and its event */
-static char *
-UnassignableReason(const Order *o, const Cand *cands, int ncands)
-{
-	StringInfoData s;
-	static const char *const reasons[] = {
-		"no stock", "out of radius", "no installer with the skill", "no free slot",
-		"declined before", "inactive", "model not sold in this climate zone", "reserved meanwhile"
-	};
-
-	initStringInfo(&s);
-	if (o->grid_id < 0)
-	{
-		appendStringInfoString(&s, "delivery point outside every grid");
-		return s.data;
-	}
-	if (!o->climate_ok)
-	{
-		appendStringInfo(&s, "model not sold in the %s", o->climate);
-		return s.data;
-	}
-	if (ncands == 0)
-	{
-		appendStringInfo(&s, "no dealer within %.0f m", o2o_max_distance_m);
-		return s.data;
-	}
-	appendStringInfo(&s, "no dealer can serve (%d considered:", ncands);
-	for (int r = 0; r < (int) lengthof(reasons); r++)
-	{
-		int			n = 0;
-
-		for (int i = 0; i < ncands; i++)
-			if (cands[i].reason != NULL && strcmp(cands[i].reason, reasons[r]) == 0)
-				n++;
-		if (n > 0)
-			appendStringInfo(&s, " %d %s,", n, reasons[r]);
-	}
-	s.data[s.len - 1] = ')';
-	return s.data;
-}
-
-/*
- * Reserve the stock and book the installer slot of a candidate, in a
- * subtransaction that is rolled back -- giving its row locks back -- when
- * the last unit or slot went to someone else meanwhile.
- */
-static bool
-TryReserve(const Order *o, Cand *c)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = false;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		Datum		args[4];
-		int			rc;
-
-		if (assign_nowait)
-			(void) set_config_option("lock_timeout", "20", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_LOCAL, true, 0, false);
-
-		args[0] = Int32GetDatum(c->dealer_id);
-		args[1] = CStringGetTextDatum(o->sku);
-		args[2] = Int32GetDatum(o->qty);
-		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
-		ok = SPI_processed == 1;
-		if (ok && o->needs_install)
-		{
-			ok = false;
-			/* the chosen installer's first free day, then later days, then the others */
-			while (!ok && c->installer_id >= 0)
-			{
-				int			k;
-
-				for (k = 0; k < c->ninst; k++)
-					if (c->inst_id[k] == c->installer_id)
-						break;
-				args[0] = Int32GetDatum(c->installer_id);
-				args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
-				args[2] = Int32GetDatum(c->inst_cap[k]);
-				args[3] = Int32GetDatum(c->region_id);
-				rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
-				if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
-					elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
-				if (SPI_processed == 1)
-					ok = true;
-				else
-				{
-					/* taken meanwhile: this day is full for this installer */
-					c->inst_booked[k][c->day_index] = c->inst_cap[k];
-					c->inst_first_free[k] = -1;
-					for (int di = c->day_index + 1;
-						 di < StartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
-						if (c->inst_booked[k][di] < c->inst_cap[k])
-						{
-							c->inst_first_free[k] = di;
-							break;
-						}
-					c->installer_id = -1;
-					PickInstaller(c);
-				}
-			}
-		}
-		if (ok)
-			ReleaseCurrentSubTransaction();
-		else
-			RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (assign_nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			/* someone else is reserving here right now: busy, try the next */
-			FreeErrorData(edata);
-			saw_busy = true;
-			c->reason = "busy";
-			return false;
-		}
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return ok;
-}
-
-static void
-AddEvent(const Order *o, const char *event, const char *status, Datum detail)
-{
-	Datum		args[4];
-	int			rc;
-
-	args[0] = Int64GetDatum(o->order_id);
-	args[1] = CStringGetTextDatum(event);
-	args[2] = CStringGetTextDatum(status);
-	args[3] = detail;
-	rc = SPI_execute_plan(plans.event, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "writing the order event failed: %s", SPI_result_code_string(rc));
-}
-
-/* Reserve for the best candidate that still can; -1 when none can. */
-static int
-Choose(Ranking *r)
-{
-	for (int i = 0; i < r->ncands; i++)
-	{
-		Cand	   *c;
-
-		Settle(r, i, 1);
-		c = &r->cands[i];
-		if (c->reason != NULL)
-			break;				/* eligible ones come first */
-		if (TryReserve(r->o, c))
-			return i;
-		if (c->reason == NULL)
-			c->reason = "reserved meanwhile";
-	}
-	return -1;
-}
-
+/* assign one order: see the top of this file and assign.h */
 int32
-O2oAssign(int64 order_id, bool *assigned)
+O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 {
 	Order		o;
 	Ranking		r;
-	Cand	   *cands;
-	int			ncands,
-				win;
+	int			win;
 	int32		result = -1;
+	bool		saw_busy = false;
 
 	*assigned = false;
-	saw_busy = false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	PreparePlans();
+	O2oPreparePlans();
 	/* the candidates point into the dealer cache while triggers fire */
 	O2oDealerCachePin();
-	LoadOrder(&o, order_id, true);
+	O2oLoadOrder(&o, order_id, true);
 
 	/* idempotent: an order with an active assignment keeps it */
 	if (o.active_dealer >= 0)
@@ -1465,131 +139,16 @@ O2oAssign(int64 order_id, bool *assigned)
 				 errmsg("order %lld is %s", (long long) order_id, o.status),
 				 errdetail("Only pending or unassignable orders can be assigned.")));
 
-	/* in-grid dealers first; other grids when the policy lets them compete */
-	Rank(&o, &r, o2o_cross_grid == O2O_CROSS_FREE, false);
-	win = o.grid_id >= 0 ? Choose(&r) : -1;
-	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o.grid_id >= 0)
-	{
-		/* nobody of the grid could: rank again with the neighbours */
-		RankEnd(&r);
-		Rank(&o, &r, true, false);
-		win = Choose(&r);
-	}
-	if (win >= 0)
-		Settle(&r, win + 1, 3);	/* the runners-up, for the explanation */
-	RankEnd(&r);
-	cands = r.cands;
-	ncands = r.ncands;
-
+	win = ChooseDealer(&r, &o, opts, &saw_busy);
 	if (win >= 0)
 	{
-		Cand	   *c = &cands[win];
-		JsonOut		detail = {0},
-					ev = {0};
-		Datum		args[11];
-		bool		isnull_arg[11] = {0};
-		char		nulls[11];
-		int			rc,
-					shown = 0;
-		DateADT		promised = o.needs_install ? o.today + 1 + c->day_index : StartDay(&o, c);
-
-		Score(&o, c);
-		JPush(&detail, WJB_BEGIN_OBJECT, NULL);
-		JStr(&detail, "policy", CrossGridName());
-		JNum(&detail, "grid_id", o.grid_id, 0);
-		JBool(&detail, "nearest_grid", o.nearest);
-		JNum(&detail, "considered", ncands, 0);
-		JKey(&detail, "winner");
-		CandJson(&detail, &o, c);
-		JKey(&detail, "runners_up");
-		JPush(&detail, WJB_BEGIN_ARRAY, NULL);
-		for (int i = win + 1; i < ncands && shown < 3; i++)
-		{
-			if (cands[i].reason != NULL)
-				continue;
-			CandJson(&detail, &o, &cands[i]);
-			shown++;
-		}
-		JPush(&detail, WJB_END_ARRAY, NULL);
-		JPush(&detail, WJB_END_OBJECT, NULL);
-
-		args[0] = Int64GetDatum(o.order_id);
-		args[1] = Int32GetDatum(c->dealer_id);
-		args[2] = Int32GetDatum(c->installer_id);
-		isnull_arg[2] = c->installer_id < 0;
-		args[3] = Int32GetDatum(o.grid_id);
-		args[4] = BoolGetDatum(!c->same_grid);
-		args[5] = Float8GetDatum(c->distance_m);
-		args[6] = Float8GetDatum(c->score);
-		args[7] = JDatum(&detail);
-		args[8] = DateADTGetDatum(o.today + 1 + c->day_index);
-		isnull_arg[8] = c->installer_id < 0;
-		args[9] = Int32GetDatum(o.qty);
-		args[10] = Int32GetDatum(c->region_id);
-		for (int i = 0; i < 11; i++)
-			nulls[i] = isnull_arg[i] ? 'n' : ' ';
-		rc = SPI_execute_plan(plans.insert_assignment, args, nulls, false, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "writing the assignment failed: %s", SPI_result_code_string(rc));
-
-		args[1] = Int32GetDatum(o.grid_id);
-		args[2] = Int32GetDatum(o.region_id);
-		args[3] = DateADTGetDatum(promised);
-		rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
-		/* the full explanation is in the assignment; the event says who and when */
-		JPush(&ev, WJB_BEGIN_OBJECT, NULL);
-		JNum(&ev, "dealer_id", c->dealer_id, 0);
-		if (c->installer_id >= 0)
-			JNum(&ev, "installer_id", c->installer_id, 0);
-		else
-			JNull(&ev, "installer_id");
-		JBool(&ev, "cross_grid", !c->same_grid);
-		JPush(&ev, WJB_END_OBJECT, NULL);
-		AddEvent(&o, "assigned", "assigned", JDatum(&ev));
-		result = c->dealer_id;
+		RecordAssignment(&o, r.cands, r.ncands, win);
+		result = r.cands[win].dealer_id;
 		*assigned = true;
 	}
-	else if (saw_busy)
-	{
-		/* o2o_assign_pending: some candidate was busy; leave it pending */
-	}
-	else
-	{
-		char	   *why;
-		Datum		args[4];
-		char		nulls[4] = {' ', ' ', ' ', ' '};
-		JsonOut		detail = {0};
-		int			rc;
-
-		/* the fast path reads only dealers that could serve: explain in full */
-		o.lazy_stock = true;
-		Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
-		RankEnd(&r);
-		cands = r.cands;
-		ncands = r.ncands;
-		for (int i = 0; i < ncands; i++)
-			if (cands[i].reason == NULL)
-				cands[i].reason = "reserved meanwhile";
-		why = UnassignableReason(&o, cands, ncands);
-
-		args[0] = Int64GetDatum(o.order_id);
-		args[1] = Int32GetDatum(o.grid_id);
-		args[2] = Int32GetDatum(o.region_id);
-		args[3] = CStringGetTextDatum(why);
-		if (o.grid_id < 0)
-			nulls[1] = nulls[2] = 'n';
-		rc = SPI_execute_plan(plans.unassignable, args, nulls, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
-		JPush(&detail, WJB_BEGIN_OBJECT, NULL);
-		JStr(&detail, "policy", CrossGridName());
-		JNum(&detail, "considered", ncands, 0);
-		JStr(&detail, "reason", why);
-		JPush(&detail, WJB_END_OBJECT, NULL);
-		AddEvent(&o, "unassignable", "unassignable", JDatum(&detail));
-	}
+	else if (!saw_busy)
+		RecordUnassignable(&o);
+	/* else o2o_assign_pending: some candidate was busy; leave it pending */
 	O2oDealerCacheUnpin();
 	SPI_finish();
 	return result;
@@ -1599,8 +158,9 @@ O2oAssign(int64 order_id, bool *assigned)
 Datum
 o2o_assign(PG_FUNCTION_ARGS)
 {
+	AssignOptions opts = {.nowait = false};
 	bool		assigned;
-	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &assigned);
+	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &opts, &assigned);
 
 	if (!assigned)
 		PG_RETURN_NULL();
@@ -1633,10 +193,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	PreparePlans();
-	LoadOrder(&o, order_id, false);
-	Rank(&o, &r, o2o_cross_grid != O2O_CROSS_NEVER, true);
-	RankEnd(&r);
+	O2oPreparePlans();
+	O2oLoadOrder(&o, order_id, false);
+	O2oRank(&r, &o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
+	O2oRankEnd(&r);
 	cands = r.cands;
 	ncands = r.ncands;
 	for (int i = 0; i < ncands; i++)
@@ -1646,10 +206,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		bool		nulls[16] = {0};
 		MemoryContext old;
 
-		if (c->reason == NULL && ++rank > k)
+		if (c->reason == REASON_NONE && ++rank > k)
 			continue;
 		values[0] = Int32GetDatum(rank);
-		nulls[0] = c->reason != NULL;
+		nulls[0] = c->reason != REASON_NONE;
 		values[1] = Int32GetDatum(c->dealer_id);
 		values[2] = Int32GetDatum(c->grid_id);
 		values[3] = BoolGetDatum(c->same_grid);
@@ -1666,10 +226,10 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		values[12] = Float8GetDatum(c->s_load);
 		values[13] = Float8GetDatum(c->penalty);
 		for (int j = 8; j <= 13; j++)
-			nulls[j] = c->reason != NULL;
-		values[14] = BoolGetDatum(c->reason == NULL);
-		values[15] = c->reason ? CStringGetTextDatum(c->reason) : (Datum) 0;
-		nulls[15] = c->reason == NULL;
+			nulls[j] = c->reason != REASON_NONE;
+		values[14] = BoolGetDatum(c->reason == REASON_NONE);
+		values[15] = c->reason != REASON_NONE ? CStringGetTextDatum(O2oReasonName(c->reason)) : (Datum) 0;
+		nulls[15] = c->reason == REASON_NONE;
 		old = MemoryContextSwitchTo(callcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
@@ -1683,14 +243,21 @@ o2o_candidates(PG_FUNCTION_ARGS)
  * oldest first, skipping orders that other sessions hold; returns how many
  * were assigned.  Orders nobody can serve become unassignable; orders whose
  * candidates were busy stay pending.
+ *
+ * One transaction assigns many orders here and so holds many row locks; it
+ * must never wait long for a lock while holding others, or two such calls
+ * could deadlock.  So the reservations do not wait (AssignOptions.nowait):
+ * a candidate that stays locked counts as busy, and the order stays
+ * pending for a later round.
  */
 Datum
 o2o_assign_pending(PG_FUNCTION_ARGS)
 {
 	int32		max = PG_GETARG_INT32(0);
+	AssignOptions opts = {.nowait = true};
 	int64	   *ids;
 	int64		nids;
-	volatile int32 assigned_count = 0;
+	int32		assigned_count = 0;
 	Datum		arg[1];
 	Oid			t[1] = {INT4OID};
 	int			rc;
@@ -1718,24 +285,15 @@ o2o_assign_pending(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	assign_nowait = true;
-	PG_TRY();
+	for (int64 i = 0; i < nids; i++)
 	{
-		for (int64 i = 0; i < nids; i++)
-		{
-			bool		assigned;
+		bool		assigned;
 
-			CHECK_FOR_INTERRUPTS();
-			(void) O2oAssign(ids[i], &assigned);
-			if (assigned)
-				assigned_count++;
-		}
+		CHECK_FOR_INTERRUPTS();
+		(void) O2oAssign(ids[i], &opts, &assigned);
+		if (assigned)
+			assigned_count++;
 	}
-	PG_FINALLY();
-	{
-		assign_nowait = false;
-	}
-	PG_END_TRY();
 	pfree(ids);
 	PG_RETURN_INT32(assigned_count);
 }

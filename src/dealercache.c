@@ -32,6 +32,12 @@
 
 #define MAX_SKILLS 64
 
+/* by O2oClimate */
+static const char *const climate_names[] = {"north", "south"};
+
+StaticAssertDecl(lengthof(climate_names) == O2O_CLIMATE_SOUTH + 1,
+				 "climate_names must name every O2oClimate");
+
 typedef struct CacheData
 {
 	MemoryContext cxt;
@@ -105,7 +111,7 @@ GridEntry(CacheData *cd, int32 grid_id)
 	{
 		g->exists = false;
 		g->region_id = 0;
-		g->climate = NULL;
+		g->climate = O2O_CLIMATE_NORTH;
 		g->ndealers = 0;
 		g->dealers = NULL;
 		g->minlon = g->minlat = INFINITY;
@@ -181,7 +187,7 @@ Build(CacheData *cd)
 		g = GridEntry(cd, DatumGetInt32(Get(grids, i, 1, &isnull)));
 		g->exists = true;
 		g->region_id = DatumGetInt32(Get(grids, i, 2, &isnull));
-		g->climate = MemoryContextStrdup(cd->cxt, TextDatumGetCString(Get(grids, i, 3, &isnull)));
+		g->climate = O2oClimateOf(TextDatumGetCString(Get(grids, i, 3, &isnull)));
 	}
 
 	/* dealers, and the count of each grid's */
@@ -420,6 +426,25 @@ O2oDealerGrids(int *ngrids)
 	Assert(Current != NULL);
 	*ngrids = Current->ndealer_grids;
 	return Current->dealer_grids;
+}
+
+/* the climate named by a grid's or a product's text */
+O2oClimate
+O2oClimateOf(const char *name)
+{
+	for (int c = 0; c < (int) lengthof(climate_names); c++)
+		if (strcmp(climate_names[c], name) == 0)
+			return (O2oClimate) c;
+	elog(ERROR, "unknown climate \"%s\"", name);
+	return O2O_CLIMATE_NORTH;	/* keep the compiler quiet */
+}
+
+/* the name shown to users, as stored in the tables */
+const char *
+O2oClimateName(O2oClimate climate)
+{
+	Assert((int) climate >= 0 && (int) climate < (int) lengthof(climate_names));
+	return climate_names[climate];
 }
 
 uint64

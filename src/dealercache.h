@@ -33,12 +33,19 @@ typedef struct DealerInfo
 	const InstallerInfo **inst;
 } DealerInfo;
 
+/* a grid's climate zone: o2o.grid's CHECK allows these only */
+typedef enum O2oClimate
+{
+	O2O_CLIMATE_NORTH,
+	O2O_CLIMATE_SOUTH
+} O2oClimate;
+
 typedef struct GridInfo
 {
 	int32		grid_id;		/* hash key; -1 gathers dealers outside every grid */
 	bool		exists;			/* a row of o2o.grid */
 	int32		region_id;
-	const char *climate;
+	O2oClimate	climate;		/* meaningful when exists */
 	int32		ndealers;		/* its dealers, by dealer_id */
 	const DealerInfo **dealers;
 	double		minlon,			/* the box around its dealers */
@@ -66,6 +73,10 @@ extern const GridInfo *O2oGridLookup(int32 grid_id);
 
 /* Every grid that has dealers, and how many. */
 extern const GridInfo *const *O2oDealerGrids(int *ngrids);
+
+/* The climate of a name; an error for any other text (a CHECK forbids it). */
+extern O2oClimate O2oClimateOf(const char *name);
+extern const char *O2oClimateName(O2oClimate climate);
 
 /* The bit of a skill (a product category) in InstallerInfo.skills; 0 when no installer has it. */
 extern uint64 O2oSkillMask(const char *skill);

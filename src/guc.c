@@ -20,6 +20,7 @@ double		o2o_cross_grid_penalty = 0.25;
 int			o2o_promise_horizon_days = 14;
 int			o2o_travel_days = 1;
 int			o2o_max_candidates = 30;
+int			o2o_pending_lock_timeout = 20;
 
 static const struct config_enum_entry cross_grid_options[] = {
 	{"never", O2O_CROSS_NEVER, false},
@@ -81,4 +82,9 @@ O2oGucInit(void)
 							NULL,
 							&o2o_travel_days, 1, 0, 30,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("o2o_route.pending_lock_timeout",
+							"How long o2o_assign_pending waits for a row lock before it treats a dealer as busy.",
+							NULL,
+							&o2o_pending_lock_timeout, 20, 1, 60000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }

@@ -22,6 +22,7 @@ extern double o2o_cross_grid_penalty;
 extern int	o2o_promise_horizon_days;
 extern int	o2o_travel_days;
 extern int	o2o_max_candidates;
+extern int	o2o_pending_lock_timeout;	/* ms */
 
 extern void O2oGucInit(void);
 

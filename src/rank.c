@@ -1,0 +1,429 @@
+/*
+ * rank.c
+ *		The nearest-first search for an order's candidates; their ranking.
+ *
+ * Assigning (RANK_ASSIGN), the search reads only what choosing needs: of
+ * the order's grid, the nearest o2o_route.max_candidates active dealers
+ * that hold the units (the (sku, grid_id) index gives every dealer of the
+ * grid with a stock row; only the nearest rows are read); of other grids,
+ * by o2o_route.cross_grid, the same within o2o_route.max_distance_m, the
+ * grids read nearest first until none can come nearer than those found.
+ * Only the bounds of the candidates are computed; O2oSettle() evaluates
+ * them (score.c) as far as the ranking needs, as evaluating can only lower
+ * a score.
+ *
+ * Explaining (RANK_EXPLAIN: o2o_candidates, the unassignable reason), every
+ * dealer in reach is a candidate, every one evaluated, the list sorted.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+#include "candidates.h"
+#include "dealercache.h"
+#include "guc.h"
+#include "rank.h"
+#include "score.h"
+
+/* nearest first, then lowest dealer_id */
+static int
+CandDistCmp(const void *a, const void *b)
+{
+	const Cand *x = a,
+			   *y = b;
+
+	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
+}
+
+/*
+ * The ranking: eligible first (or not evaluated yet); in-grid first under
+ * "fallback"; score, the bound standing in for the score of a candidate
+ * not evaluated yet; distance; id.
+ */
+static int
+CandCmp(const void *a, const void *b)
+{
+	const Cand *x = a,
+			   *y = b;
+
+	if ((x->reason == REASON_NONE) != (y->reason == REASON_NONE))
+		return x->reason == REASON_NONE ? -1 : 1;
+	if (o2o_cross_grid == O2O_CROSS_FALLBACK && x->same_grid != y->same_grid)
+		return x->same_grid ? -1 : 1;
+	if (x->reason == REASON_NONE)
+	{
+		double		sx = x->evaluated ? x->score : x->bound,
+					sy = y->evaluated ? y->score : y->bound;
+
+		if (sx != sy)
+			return sx > sy ? -1 : 1;
+	}
+	return O2oNearerFirst(x->distance_m, x->dealer_id, y->distance_m, y->dealer_id);
+}
+
+/* a grid with dealers near the delivery point, and how near they can be */
+typedef struct NearGrid
+{
+	const GridInfo *g;
+	double		min_m;
+} NearGrid;
+
+/* nearest first, then lowest grid_id */
+static int
+NearGridCmp(const void *a, const void *b)
+{
+	const NearGrid *x = a,
+			   *y = b;
+
+	return O2oNearerFirst(x->min_m, x->g->grid_id, y->min_m, y->g->grid_id);
+}
+
+/*
+ * A lower bound of the distance from (lon, lat) to any dealer of the grid:
+ * the distance to the nearest point of the box around its dealers, less
+ * what a lon/lat box can bulge towards the pole (at most d^2 tan(lat) / 2R,
+ * for d well under R; near the poles no bound is claimed).
+ */
+static double
+MinDistanceToBox(double lon, double lat, const GridInfo *g)
+{
+	double		d = O2oHaversine(lon, lat, Min(Max(lon, g->minlon), g->maxlon),
+								 Min(Max(lat, g->minlat), g->maxlat));
+	double		maxlat = Max(fabs(g->minlat), fabs(g->maxlat));
+
+	if (Max(fabs(lat), maxlat) > 80)
+		return 0;
+	return Max(0, d - d * d * tan(Max(fabs(lat), maxlat) * M_PI / 180) / EARTH_RADIUS_M - 1);
+}
+
+/*
+ * What one search works with besides the candidates: the SKU, the box of
+ * o2o_route.max_distance_m around the delivery point, the stock probes.
+ */
+typedef struct Search
+{
+	Datum		sku;
+	Box			box;
+	StockProbe	by_grid;
+	StockProbe	by_dealer;
+	int			cap;			/* room in r->cands */
+} Search;
+
+/* the box of o2o_route.max_distance_m around the delivery point */
+static void
+SearchBox(const Order *o, Box *box)
+{
+	double		dlat = o2o_max_distance_m / (EARTH_RADIUS_M * M_PI / 180),
+				dlon = dlat / Max(cos(o->lat * M_PI / 180), 1e-6);
+
+	box->minlon = o->lon - dlon;
+	box->minlat = o->lat - dlat;
+	box->maxlon = o->lon + dlon;
+	box->maxlat = o->lat + dlat;
+}
+
+/* Explaining: every dealer of the order's grid, with its stock or none */
+static void
+AddEveryGridDealer(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	const GridInfo *g = O2oGridLookup(o->grid_id);
+
+	O2oStockOpen(&s->by_dealer, false, r->snap);
+	for (int i = 0; g != NULL && i < g->ndealers; i++)
+		O2oAddCand(o, g->dealers[i], O2oDealerDistance(o, g->dealers[i]),
+				   o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
+				   true, &r->cands, &r->ncands, &s->cap);
+}
+
+/*
+ * Assigning: the nearest o2o_route.max_candidates dealers of the order's
+ * grid that hold the units.
+ */
+static void
+AddNearestGridHolders(Ranking *r, Search *s)
+{
+	O2oStockOpen(&s->by_grid, true, r->snap);
+	O2oAddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY, &r->cands, &r->ncands, &s->cap);
+	if (r->ncands > o2o_max_candidates)
+	{
+		qsort(r->cands, r->ncands, sizeof(Cand), CandDistCmp);
+		r->ncands = o2o_max_candidates;
+	}
+}
+
+/*
+ * The grids other than the order's whose dealers' box meets the search box
+ * (each grid's box tells which grids can have dealers inside it), in the
+ * dealer cache's order, with how near their dealers can be.
+ */
+static NearGrid *
+OtherGridsInBox(const Order *o, const Box *box, int *nnear)
+{
+	int			ngrids;
+	const GridInfo *const *grids = O2oDealerGrids(&ngrids);
+	NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
+
+	*nnear = 0;
+	for (int gi = 0; gi < ngrids; gi++)
+	{
+		const GridInfo *g = grids[gi];
+
+		if (g->grid_id == o->grid_id || g->maxlon < box->minlon || g->minlon > box->maxlon
+			|| g->maxlat < box->minlat || g->minlat > box->maxlat)
+			continue;
+		near[*nnear].g = g;
+		near[*nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
+		(*nnear)++;
+	}
+	return near;
+}
+
+/* Explaining: every dealer of other grids in the box, with its stock */
+static void
+AddEveryOtherDealer(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	int			nnear;
+	NearGrid   *near = OtherGridsInBox(o, &s->box, &nnear);
+
+	for (int gi = 0; gi < nnear; gi++)
+	{
+		const GridInfo *g = near[gi].g;
+
+		CHECK_FOR_INTERRUPTS();
+		O2oStockOpen(&s->by_dealer, false, r->snap);
+		for (int i = 0; i < g->ndealers; i++)
+		{
+			const DealerInfo *d = g->dealers[i];
+			int32		avail;
+
+			if (!O2oInBox(&s->box, d->lon, d->lat))
+				continue;
+			avail = o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			O2oAddCand(o, d, O2oDealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+		}
+	}
+}
+
+/*
+ * Assigning: the nearest o2o_route.max_candidates active dealers of other
+ * grids inside the box that hold the units.  The grids are read nearest
+ * first, and the search stops at a grid none of whose dealers could be
+ * among the nearest found so far.
+ */
+static void
+AddNearestOtherHolders(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+	int			first = r->ncands,
+				nnear;
+	NearGrid   *near = OtherGridsInBox(o, &s->box, &nnear);
+
+	if (nnear > 1)
+		qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
+	for (int gi = 0; gi < nnear; gi++)
+	{
+		const GridInfo *g = near[gi].g;
+		double		limit = INFINITY;
+
+		CHECK_FOR_INTERRUPTS();
+		if (r->ncands - first >= o2o_max_candidates)
+		{
+			/* the nearest max_candidates so far; a grid must beat the farthest */
+			qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
+			r->ncands = first + o2o_max_candidates;
+			limit = r->cands[r->ncands - 1].distance_m;
+			if (near[gi].min_m > limit)
+				break;
+		}
+		if (g->grid_id >= 0)
+		{
+			O2oStockOpen(&s->by_grid, true, r->snap);
+			O2oAddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit, &r->cands, &r->ncands, &s->cap);
+			continue;
+		}
+		/* the dealers outside every grid, one by one */
+		O2oStockOpen(&s->by_dealer, false, r->snap);
+		for (int i = 0; i < g->ndealers; i++)
+		{
+			const DealerInfo *d = g->dealers[i];
+			int32		avail;
+
+			if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)
+				continue;
+			avail = O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+			if (avail >= o->qty)
+				O2oAddCand(o, d, O2oDealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+		}
+	}
+	if (r->ncands - first > o2o_max_candidates)
+	{
+		/* the nearest max_candidates of them */
+		qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
+		r->ncands = first + o2o_max_candidates;
+	}
+}
+
+/* the hard filters that need no installer data; unread stock read here */
+static void
+ApplyFilters(Ranking *r, Search *s)
+{
+	const Order *o = r->o;
+
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c = &r->cands[i];
+
+		for (int k = 0; k < o->ndeclined; k++)
+			if (o->declined[k] == c->dealer_id)
+				c->excluded = true;
+		if (!c->active)
+			c->reason = REASON_INACTIVE;
+		else if (c->excluded)
+			c->reason = REASON_DECLINED;
+		else if (!o->climate_ok)
+			c->reason = REASON_CLIMATE;
+		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
+			c->reason = REASON_OUT_OF_RADIUS;
+		else
+		{
+			if (c->available == STOCK_UNREAD)
+			{
+				O2oStockOpen(&s->by_dealer, false, r->snap);
+				c->available = O2oDealerAvailable(&s->by_dealer, s->sku, c->dealer_id);
+			}
+			if (c->available < o->qty)
+				c->reason = REASON_NO_STOCK;
+		}
+	}
+}
+
+/* Explaining: evaluate every candidate that passed the filters; sort */
+static void
+EvaluateAll(Ranking *r)
+{
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c = &r->cands[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (c->reason != REASON_NONE)
+			continue;
+		O2oEvaluate(&r->ev, c);
+	}
+	if (r->ncands > 1)
+		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
+}
+
+/* Assigning: only the bounds; O2oSettle() evaluates as far as needed */
+static void
+BoundAll(Ranking *r)
+{
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c = &r->cands[i];
+
+		if (c->reason != REASON_NONE)
+			continue;
+		c->bound = O2oBound(r->o, c);
+	}
+}
+
+/*
+ * Find the candidates of an order and apply the hard filters (setting
+ * reason).  Two paths share the filters:
+ *	RANK_ASSIGN: the nearest o2o_route.max_candidates dealers that hold the
+ *	  units, of the grid and (by include_other_grids) of the other grids;
+ *	  only their bounds are computed, and O2oSettle() evaluates and orders
+ *	  as far as needed;
+ *	RANK_EXPLAIN: every dealer of the grid and of the other grids in the
+ *	  box, each evaluated, the list in its final order.
+ * O2oRankEnd() when done.
+ */
+void
+O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
+{
+	Search		s = {0};
+
+	O2oDealerCacheRefresh();
+	r->mode = mode;
+	r->o = o;
+	r->cands = NULL;
+	r->ncands = 0;
+	r->snap = O2oOrderSnapshot(o);
+	s.sku = CStringGetTextDatum(o->sku);
+	SearchBox(o, &s.box);
+	if (o->grid_id >= 0)
+	{
+		if (mode == RANK_EXPLAIN)
+			AddEveryGridDealer(r, &s);
+		else
+			AddNearestGridHolders(r, &s);
+	}
+	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	{
+		if (mode == RANK_EXPLAIN)
+			AddEveryOtherDealer(r, &s);
+		else
+			AddNearestOtherHolders(r, &s);
+	}
+	ApplyFilters(r, &s);
+	O2oStockClose(&s.by_grid);
+	O2oStockClose(&s.by_dealer);
+
+	O2oEvaluatorBegin(&r->ev, o, r->snap);
+	if (mode == RANK_EXPLAIN)
+		EvaluateAll(r);
+	else
+		BoundAll(r);
+}
+
+/*
+ * Make positions from .. from + need - 1 hold, in order, the best
+ * candidates of those from position `from` on, evaluating only what that
+ * takes.  A candidate not evaluated yet is ranked by its bound; once the
+ * first `need` in that order are all evaluated, no other can beat them, as
+ * evaluating can only lower a score.  Rows before `from` stay where they are.
+ */
+void
+O2oSettle(Ranking *r, int from, int need)
+{
+	bool		changed = true;
+
+	Assert(r->mode == RANK_ASSIGN);
+	while (changed)
+	{
+		int			seen = 0;
+
+		changed = false;
+		if (r->ncands - from > 1)
+			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
+		for (int i = from; i < r->ncands && seen < need; i++)
+		{
+			Cand	   *c = &r->cands[i];
+
+			CHECK_FOR_INTERRUPTS();
+			if (c->reason != REASON_NONE)
+				break;			/* the rejected come last */
+			if (!c->evaluated)
+			{
+				O2oEvaluate(&r->ev, c);
+				changed = true;
+			}
+			seen++;
+		}
+	}
+}
+
+/* the candidates stay: they live in the caller's memory context */
+void
+O2oRankEnd(Ranking *r)
+{
+	O2oEvaluatorEnd(&r->ev);
+	UnregisterSnapshot(r->snap);
+}

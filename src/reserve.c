@@ -1,0 +1,340 @@
+/*
+ * reserve.c
+ *		The writes of an assignment.
+ *
+ * For the best candidate, in a subtransaction: reserve the stock with a
+ * guarded UPDATE (on_hand - reserved >= qty) and book a slot with a guarded
+ * upsert (booked < capacity).  If either finds the last unit or slot taken
+ * meanwhile, the subtransaction rolls back -- releasing its row locks --
+ * and the next candidate is tried.  Then the assignment row with its
+ * explanation, the order's grid, status and promised date, and an order
+ * event.  Locks are taken in one order -- order row, stock row, booking
+ * row -- and a failed attempt gives its locks back, so concurrent
+ * assignments wait for each other but do not deadlock.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/resowner.h"
+
+#include "candidates.h"
+#include "guc.h"
+#include "o2o_route.h"
+#include "rank.h"
+#include "reserve.h"
+#include "score.h"
+
+/* the statements of the writes, prepared once per backend */
+typedef struct Plans
+{
+	SPIPlanPtr	reserve;
+	SPIPlanPtr	book;
+	SPIPlanPtr	insert_assignment;
+	SPIPlanPtr	update_order;
+	SPIPlanPtr	unassignable;
+	SPIPlanPtr	event;
+} Plans;
+
+static Plans plans;
+static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
+
+/*
+ * Prepare a statement for the life of the backend, with its generic plan
+ * made now.  O2oPreparePlans() calls this with enable_seqscan off: the tables
+ * these statements probe by key (assignments, events, bookings) often start
+ * empty, and a plan chosen for an empty table would scan the whole table on
+ * every call once it has grown.  An ANALYZE later re-plans them normally.
+ */
+static SPIPlanPtr
+Prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+	CachedPlan *cp;
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(p) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	cp = SPI_plan_get_cached_plan(p);
+	if (cp != NULL)
+		ReleaseCachedPlan(cp, CurrentResourceOwner);
+	return p;
+}
+
+/*
+ * Prepare every statement once per backend (again after the extension was
+ * re-created).  PostGIS objects are qualified with PostGIS's schema, so the
+ * caller's search_path does not matter.
+ */
+void
+O2oPreparePlans(void)
+{
+	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
+	int			guc_level;
+	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
+	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
+	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
+	JSONBOID, DATEOID, INT4OID, INT4OID};
+	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
+	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
+	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
+
+	if (!OidIsValid(ext))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
+	if (ext == plans_for_ext)
+		return;
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The reads of the order, its product, dealers, stock, bookings and
+	 * earlier assignments are index probes (probe.c) and the dealer cache
+	 * (dealercache.c); the writes are statements, so that every trigger and
+	 * constraint applies.
+	 */
+	plans.reserve = Prepare(
+							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
+							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
+	plans.book = Prepare(
+						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
+						 "VALUES ($1, $2, 1, $4) "
+						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1 "
+						 " WHERE b.booked < $3 RETURNING booked", 4, t_book);
+	plans.insert_assignment = Prepare(
+									  "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
+									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id) "
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+									  11, t_ins);
+	plans.update_order = Prepare(
+								 "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
+								 "       grid_id = $2, region_id = $3, promised_date = $4 "
+								 " WHERE order_id = $1", 4, t_upd);
+	plans.unassignable = Prepare(
+								 "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
+								 "       grid_id = $2, region_id = $3, promised_date = NULL "
+								 " WHERE order_id = $1", 4, t_unas);
+	plans.event = Prepare(
+						  "INSERT INTO o2o.order_event (order_id, event, status, detail) "
+						  "VALUES ($1, $2, $3, $4)", 4, t_event);
+	AtEOXact_GUC(true, guc_level);
+	plans_for_ext = ext;
+}
+
+/*
+ * Reserve the stock and book the installer slot of a candidate, in a
+ * subtransaction that is rolled back -- giving its row locks back -- when
+ * the last unit or slot went to someone else meanwhile.  With opts->nowait
+ * a row lock held by someone else longer than
+ * o2o_route.pending_lock_timeout makes the candidate busy (*saw_busy).
+ */
+static bool
+TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		Datum		args[4];
+		int			rc;
+		int			guc_level = 0;
+
+		/*
+		 * lock_timeout for this attempt only, at a GUC nest level of its own
+		 * that is closed before the subtransaction ends: a setting made at
+		 * the subtransaction's level would pass on to the caller's
+		 * transaction when the subtransaction is released.  On an error the
+		 * rollback below closes this level too.
+		 */
+		if (opts->nowait)
+		{
+			char		timeout[16];
+
+			snprintf(timeout, sizeof(timeout), "%d", o2o_pending_lock_timeout);
+			guc_level = NewGUCNestLevel();
+			(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		}
+
+		args[0] = Int32GetDatum(c->dealer_id);
+		args[1] = CStringGetTextDatum(o->sku);
+		args[2] = Int32GetDatum(o->qty);
+		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
+		ok = SPI_processed == 1;
+		if (ok && o->needs_install)
+		{
+			ok = false;
+			/* the chosen installer's first free day, then later days, then the others */
+			while (!ok && c->installer_id >= 0)
+			{
+				int			k;
+
+				for (k = 0; k < c->ninst; k++)
+					if (c->inst_id[k] == c->installer_id)
+						break;
+				args[0] = Int32GetDatum(c->installer_id);
+				args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
+				args[2] = Int32GetDatum(c->inst_cap[k]);
+				args[3] = Int32GetDatum(c->region_id);
+				rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
+				if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
+					elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
+				if (SPI_processed == 1)
+					ok = true;
+				else
+				{
+					/* taken meanwhile: this day is full for this installer */
+					c->inst_booked[k][c->day_index] = c->inst_cap[k];
+					c->inst_first_free[k] = -1;
+					for (int di = c->day_index + 1;
+						 di < O2oStartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
+						if (c->inst_booked[k][di] < c->inst_cap[k])
+						{
+							c->inst_first_free[k] = di;
+							break;
+						}
+					c->installer_id = -1;
+					O2oPickInstaller(c);
+				}
+			}
+		}
+		if (guc_level > 0)
+			AtEOXact_GUC(true, guc_level);
+		if (ok)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* restores lock_timeout too: it closes every GUC level from its own */
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (opts->nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* someone else is reserving here right now: busy, try the next */
+			FreeErrorData(edata);
+			*saw_busy = true;
+			c->reason = REASON_BUSY;
+			return false;
+		}
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* an event of the order, with its jsonb detail */
+void
+O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail)
+{
+	Datum		args[4];
+	int			rc;
+
+	args[0] = Int64GetDatum(o->order_id);
+	args[1] = CStringGetTextDatum(event);
+	args[2] = CStringGetTextDatum(status);
+	args[3] = detail;
+	rc = SPI_execute_plan(plans.event, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "writing the order event failed: %s", SPI_result_code_string(rc));
+}
+
+/* Reserve for the best candidate that still can; -1 when none can. */
+int
+O2oChoose(Ranking *r, const AssignOptions *opts, bool *saw_busy)
+{
+	for (int i = 0; i < r->ncands; i++)
+	{
+		Cand	   *c;
+
+		O2oSettle(r, i, 1);
+		c = &r->cands[i];
+		if (c->reason != REASON_NONE)
+			break;				/* eligible ones come first */
+		if (TryReserve(r->o, c, opts, saw_busy))
+			return i;
+		if (c->reason == REASON_NONE)
+			c->reason = REASON_RESERVED_MEANWHILE;
+	}
+	return -1;
+}
+
+/* the assignment row; the order assigned, with grid and promised date */
+void
+O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
+{
+	Datum		args[11];
+	bool		isnull_arg[11] = {0};
+	char		nulls[11];
+	int			rc;
+	DateADT		promised = o->needs_install ? o->today + 1 + c->day_index : O2oStartDay(o, c);
+
+	args[0] = Int64GetDatum(o->order_id);
+	args[1] = Int32GetDatum(c->dealer_id);
+	args[2] = Int32GetDatum(c->installer_id);
+	isnull_arg[2] = c->installer_id < 0;
+	args[3] = Int32GetDatum(o->grid_id);
+	args[4] = BoolGetDatum(!c->same_grid);
+	args[5] = Float8GetDatum(c->distance_m);
+	args[6] = Float8GetDatum(c->score);
+	args[7] = detail;
+	args[8] = DateADTGetDatum(o->today + 1 + c->day_index);
+	isnull_arg[8] = c->installer_id < 0;
+	args[9] = Int32GetDatum(o->qty);
+	args[10] = Int32GetDatum(c->region_id);
+	for (int i = 0; i < 11; i++)
+		nulls[i] = isnull_arg[i] ? 'n' : ' ';
+	rc = SPI_execute_plan(plans.insert_assignment, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "writing the assignment failed: %s", SPI_result_code_string(rc));
+
+	args[1] = Int32GetDatum(o->grid_id);
+	args[2] = Int32GetDatum(o->region_id);
+	args[3] = DateADTGetDatum(promised);
+	rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
+}
+
+/* the order unassignable, with why; no grid or region when it has no grid */
+void
+O2oWriteUnassignable(const Order *o, const char *why)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			rc;
+
+	args[0] = Int64GetDatum(o->order_id);
+	args[1] = Int32GetDatum(o->grid_id);
+	args[2] = Int32GetDatum(o->region_id);
+	args[3] = CStringGetTextDatum(why);
+	if (o->grid_id < 0)
+		nulls[1] = nulls[2] = 'n';
+	rc = SPI_execute_plan(plans.unassignable, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));
+}

@@ -1,0 +1,44 @@
+/*
+ * reserve.h
+ *		The writes of an assignment: reserving stock and an installer slot
+ *		for the best candidate that still can, then the assignment, the
+ *		order's new state and its event.  Statements, not direct writes, so
+ *		that every constraint and trigger applies.
+ */
+#ifndef O2O_RESERVE_H
+#define O2O_RESERVE_H
+
+#include "candidates.h"
+#include "rank.h"
+
+/* how the reservations of one O2oAssign() call behave */
+typedef struct AssignOptions
+{
+	/*
+	 * Wait at most o2o_route.pending_lock_timeout for a row lock; a dealer
+	 * whose rows stay locked is busy.  For o2o_assign_pending, whose
+	 * transaction holds many row locks.
+	 */
+	bool		nowait;
+} AssignOptions;
+
+/* Prepare the statements once per backend; an error without the extension. */
+extern void O2oPreparePlans(void);
+
+/*
+ * Reserve for the best candidate of an assigning ranking that still can;
+ * its index, or -1 when none can.  Sets *saw_busy when, with opts->nowait,
+ * some candidate was busy.
+ */
+extern int	O2oChoose(Ranking *r, const AssignOptions *opts, bool *saw_busy);
+
+/* The assignment row with its explanation, and the order assigned. */
+extern void O2oWriteAssignment(const Order *o, const Cand *c, Datum detail);
+
+/* The order unassignable, with why. */
+extern void O2oWriteUnassignable(const Order *o, const char *why);
+
+/* An event of the order. */
+extern void O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail);
+
+#endif							/* O2O_RESERVE_H */
