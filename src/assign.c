@@ -41,6 +41,7 @@
 #include "explain.h"
 #include "guc.h"
 #include "o2o_route.h"
+#include "orderstate.h"
 #include "rank.h"
 #include "reserve.h"
 #include "score.h"
@@ -133,11 +134,7 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 		*assigned = true;
 		return o.active_dealer;
 	}
-	if (strcmp(o.status, "cancelled") == 0 || strcmp(o.status, "completed") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_O2O_WRONG_STATE),
-				 errmsg("order %lld is %s", (long long) order_id, o.status),
-				 errdetail("Only pending or unassignable orders can be assigned.")));
+	(void) O2oOrderTakeStep(order_id, o.status, O2O_STEP_ASSIGN);
 
 	win = ChooseDealer(&r, &o, opts, &saw_busy);
 	if (win >= 0)

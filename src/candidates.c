@@ -163,7 +163,7 @@ O2oLoadOrder(Order *o, int64 order_id, bool lock)
 	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "sku"), &isnull);
 	o->sku = TextDatumGetCString(d);
 	o->qty = DatumGetInt32(O2oProbeGet(&p, O2oProbeAttnum(&p, "qty"), &isnull));
-	o->status = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "status"), &isnull));
+	o->status = O2oOrderStatusOf(TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "status"), &isnull)));
 	O2oPointArg(O2oProbeGet(&p, O2oProbeAttnum(&p, "location"), &isnull), "o2o_assign", &o->lon, &o->lat);
 	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "grid_id"), &isnull);
 	o->grid_id = isnull ? -1 : DatumGetInt32(d);

@@ -11,6 +11,7 @@
 #include "utils/snapshot.h"
 
 #include "dealercache.h"
+#include "orderstate.h"
 #include "probe.h"
 
 #define EARTH_RADIUS_M 6371008.8
@@ -21,7 +22,7 @@ typedef struct Order
 	int64		order_id;
 	char	   *sku;
 	int32		qty;
-	char	   *status;
+	O2oOrderStatus status;
 	double		lon,
 				lat;
 	int32		grid_id;		/* -1: outside every grid, even the nearest */

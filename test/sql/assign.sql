@@ -251,8 +251,24 @@ DROP ROLE regress_o2o_reader;
 -- pending orders in one call
 INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price)
 SELECT 100 + i, 'FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 2999 FROM generate_series(1, 5) i;
+-- its reservations wait at most o2o_route.pending_lock_timeout for a row
+-- lock, and the setting never leaks into the caller's transaction (before
+-- 0.5.0, lock_timeout stayed 20ms after the call until commit)
+BEGIN;
+SET LOCAL lock_timeout = '7s';
 SELECT o2o_assign_pending(3) AS assigned;
+SHOW lock_timeout;
+COMMIT;
+SHOW lock_timeout;
+SHOW o2o_route.pending_lock_timeout;
+SET o2o_route.pending_lock_timeout = 0;
+\echo :LAST_ERROR_SQLSTATE
+SET o2o_route.pending_lock_timeout = '2min';
+\echo :LAST_ERROR_SQLSTATE
+SET o2o_route.pending_lock_timeout = '50ms';
 SELECT o2o_assign_pending(10) AS assigned;
+SHOW lock_timeout;
+RESET o2o_route.pending_lock_timeout;
 SELECT status, count(*) FROM o2o.orders WHERE order_id > 100 GROUP BY 1 ORDER BY 1;
 
 -- the invariants
