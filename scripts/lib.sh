@@ -19,9 +19,10 @@ else
 	PGOS_USER=$(id -un)
 fi
 
+# (from /: the server user may not be able to enter the clone's directory)
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u "$PGOS_USER" -- "$@"
+		(cd / && runuser -u "$PGOS_USER" -- "$@")
 	else
 		"$@"
 	fi
