@@ -547,19 +547,23 @@ o2o_topk_deserialfn(PG_FUNCTION_ARGS)
 /* ----------------------------------------------------------------
  * o2o_fairness(load float8) -> float8
  *
- * Jain's index (Σx)² / (n·Σx²).  Both sums use Neumaier compensated
- * summation, and combine folds partial sums with the same compensated add,
- * so a parallel plan agrees with a serial one to within an ulp or so
- * instead of drifting with the number of rows.
+ * Jain's index (Σx)² / (n·Σx²).  It does not depend on the scale of the
+ * loads, and neither does its computation: the sums are kept relative to
+ * the largest load seen so far (scale), as LAPACK's dnrm2 keeps a norm, so
+ * every term is at most 1 and no finite load can overflow or underflow
+ * them.  Both sums use Neumaier compensated summation, and combine folds
+ * partial sums with the same compensated add, so a parallel plan agrees
+ * with a serial one to within an ulp or so.
  * ----------------------------------------------------------------
  */
 
 typedef struct O2oFairnessState
 {
 	int64		n;				/* non-NULL loads seen */
-	float8		sum;			/* Σx */
+	float8		scale;			/* the largest load seen; 0: all zero */
+	float8		sum;			/* Σ x/scale */
 	float8		sumComp;		/* compensation for sum */
-	float8		sumSq;			/* Σx² */
+	float8		sumSq;			/* Σ (x/scale)² */
 	float8		sumSqComp;		/* compensation for sumSq */
 } O2oFairnessState;
 
@@ -574,6 +578,23 @@ NeumaierAdd(float8 *sum, float8 *comp, float8 x)
 	else
 		*comp += (x - t) + *sum;
 	*sum = t;
+}
+
+/* Make scale the state's scale, if larger: the sums shrink by the ratio. */
+static void
+FairnessRescale(O2oFairnessState *state, float8 scale)
+{
+	float8		r;
+
+	if (scale <= state->scale)
+		return;
+	/* scale > 0, so this never divides by zero; tiny ratios may become 0 */
+	r = state->scale / scale;
+	state->sum *= r;
+	state->sumComp *= r;
+	state->sumSq *= r * r;
+	state->sumSqComp *= r * r;
+	state->scale = scale;
 }
 
 Datum
@@ -600,8 +621,14 @@ o2o_fairness_transfn(PG_FUNCTION_ARGS)
 						   float8out_internal(load))));
 
 	state->n++;
-	NeumaierAdd(&state->sum, &state->sumComp, load);
-	NeumaierAdd(&state->sumSq, &state->sumSqComp, load * load);
+	FairnessRescale(state, load);
+	if (load > 0.0)
+	{
+		float8		x = load / state->scale;
+
+		NeumaierAdd(&state->sum, &state->sumComp, x);
+		NeumaierAdd(&state->sumSq, &state->sumSqComp, x * x);
+	}
 	PG_RETURN_POINTER(state);
 }
 
@@ -619,20 +646,13 @@ o2o_fairness_finalfn(PG_FUNCTION_ARGS)
 	if (state == NULL || state->n == 0)
 		PG_RETURN_NULL();
 
-	sum = state->sum + state->sumComp;
-	sumSq = state->sumSq + state->sumSqComp;
-
 	/* all loads zero: nobody is favoured, so the split is perfectly even */
-	if (sum == 0.0)
+	if (state->scale == 0.0)
 		PG_RETURN_FLOAT8(1.0);
 
-	if (isinf(state->sum) || isinf(state->sumSq) ||
-		isinf(sum) || isinf(sumSq) || isnan(sum) || isnan(sumSq))
-		float_overflow_error();
-	if (sumSq == 0.0)
-		float_underflow_error();	/* loads so small their squares vanish */
-
-	/* factored so (Σx)² cannot overflow while Σx² is still finite */
+	/* the largest load adds 1 to both sums: sum <= n and sumSq >= 1 */
+	sum = state->sum + state->sumComp;
+	sumSq = state->sumSq + state->sumSqComp;
 	result = (sum / sumSq) * (sum / (float8) state->n);
 
 	/* Cauchy-Schwarz bounds it by 1; clamp away rounding excess */
@@ -645,6 +665,7 @@ o2o_fairness_combinefn(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext = GetAggContext(fcinfo, "o2o_fairness_combinefn");
 	O2oFairnessState *state1 = (O2oFairnessState *) GetStateArg(fcinfo, 0);
 	O2oFairnessState *state2 = (O2oFairnessState *) GetStateArg(fcinfo, 1);
+	O2oFairnessState s2;
 
 	if (state2 == NULL)
 	{
@@ -662,11 +683,15 @@ o2o_fairness_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state1);
 	}
 
-	state1->n += state2->n;
-	NeumaierAdd(&state1->sum, &state1->sumComp, state2->sum);
-	state1->sumComp += state2->sumComp;
-	NeumaierAdd(&state1->sumSq, &state1->sumSqComp, state2->sumSq);
-	state1->sumSqComp += state2->sumSqComp;
+	/* both on the larger scale; state2 is not ours to change */
+	s2 = *state2;
+	FairnessRescale(state1, s2.scale);
+	FairnessRescale(&s2, state1->scale);
+	state1->n += s2.n;
+	NeumaierAdd(&state1->sum, &state1->sumComp, s2.sum);
+	state1->sumComp += s2.sumComp;
+	NeumaierAdd(&state1->sumSq, &state1->sumSqComp, s2.sumSq);
+	state1->sumSqComp += s2.sumSqComp;
 	PG_RETURN_POINTER(state1);
 }
 
@@ -681,6 +706,7 @@ o2o_fairness_serialfn(PG_FUNCTION_ARGS)
 
 	pq_begintypsend(&buf);
 	pq_sendint64(&buf, state->n);
+	pq_sendfloat8(&buf, state->scale);
 	pq_sendfloat8(&buf, state->sum);
 	pq_sendfloat8(&buf, state->sumComp);
 	pq_sendfloat8(&buf, state->sumSq);
@@ -702,6 +728,7 @@ o2o_fairness_deserialfn(PG_FUNCTION_ARGS)
 
 	state = (O2oFairnessState *) palloc(sizeof(O2oFairnessState));
 	state->n = pq_getmsgint64(&buf);
+	state->scale = pq_getmsgfloat8(&buf);
 	state->sum = pq_getmsgfloat8(&buf);
 	state->sumComp = pq_getmsgfloat8(&buf);
 	state->sumSq = pq_getmsgfloat8(&buf);
@@ -709,7 +736,7 @@ o2o_fairness_deserialfn(PG_FUNCTION_ARGS)
 	pq_getmsgend(&buf);
 	pfree(buf.data);
 
-	if (state->n < 0)
+	if (state->n < 0 || !(state->scale >= 0.0) || isinf(state->scale))
 		elog(ERROR, "invalid serialized o2o_fairness state");
 
 	PG_RETURN_POINTER(state);

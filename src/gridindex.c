@@ -12,7 +12,8 @@
  *
  * Border semantics follow PostGIS ST_Covers: a point exactly on an edge
  * (zero orientation determinant, within the edge's bounding box) is
- * covered.  Overlaps resolve to the lowest grid_id, because the entries of
+ * covered.  The orientation signs are exact (orient.c), so a point a hair
+ * off a vertex, or coordinates whose products underflow, are judged right.  Overlaps resolve to the lowest grid_id, because the entries of
  * a cell are in ascending grid_id order and the first hit wins.
  */
 #include "postgres.h"
@@ -24,6 +25,7 @@
 #include "utils/memutils.h"
 
 #include "gridindex.h"
+#include "orient.h"
 
 /* mean Earth radius 6,371,008.8 m: metres per degree of arc */
 #define METRES_PER_DEGREE 111194.92664455873
@@ -574,7 +576,7 @@ EntryCovers(const GridIndex *idx, const GridIndexEntry *e, int32 col, int32 row,
 					ay = p[1],
 					bx = p[2],
 					by = p[3];
-		double		det = (bx - ax) * (y - ay) - (x - ax) * (by - ay);
+		int			det = O2oOrient(ax, ay, bx, by, x, y);
 		bool		sa,
 					sb;
 
@@ -583,15 +585,10 @@ EntryCovers(const GridIndex *idx, const GridIndexEntry *e, int32 col, int32 row,
 			&& y >= Min(ay, by) && y <= Max(ay, by))
 			return true;
 		/* does the edge cross the segment point -> reference point? */
-		sa = (rx - x) * (ay - y) - (ry - y) * (ax - x) >= 0;
-		sb = (rx - x) * (by - y) - (ry - y) * (bx - x) >= 0;
-		if (sa != sb)
-		{
-			double		dref = (bx - ax) * (ry - ay) - (rx - ax) * (by - ay);
-
-			if ((det >= 0) != (dref >= 0))
-				inside = !inside;
-		}
+		sa = O2oOrient(x, y, rx, ry, ax, ay) >= 0;
+		sb = O2oOrient(x, y, rx, ry, bx, by) >= 0;
+		if (sa != sb && (det >= 0) != (O2oOrient(ax, ay, bx, by, rx, ry) >= 0))
+			inside = !inside;
 	}
 	return inside;
 }

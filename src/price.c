@@ -41,7 +41,8 @@ PG_FUNCTION_INFO_V1(o2o_orders_price_guard);
 typedef struct PricePeriod
 {
 	TimestampTz valid_from;
-	TimestampTz valid_to;		/* DT_NOEND when open */
+	TimestampTz valid_to;
+	bool		open;			/* valid_to is NULL: no end, not even at infinity */
 	Numeric		price;
 } PricePeriod;
 
@@ -126,6 +127,7 @@ PriceBuild(void)
 			p = &e->periods[e->nperiods++];
 			p->valid_from = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 			to = SPI_getbinval(tup, desc, 3, &isnull);
+			p->open = isnull;
 			p->valid_to = isnull ? DT_NOEND : DatumGetTimestampTz(to);
 			p->price = DatumGetNumericCopy(SPI_getbinval(tup, desc, 4, &isnull));
 			MemoryContextSwitchTo(old);
@@ -183,7 +185,7 @@ PeriodAt(PriceTable *prices, const char *sku, TimestampTz at, bool *known)
 	*known = true;
 	for (int i = e->nperiods - 1; i >= 0; i--)
 		if (e->periods[i].valid_from <= at)
-			return at < e->periods[i].valid_to ? &e->periods[i] : NULL;
+			return e->periods[i].open || at < e->periods[i].valid_to ? &e->periods[i] : NULL;
 	return NULL;
 }
 

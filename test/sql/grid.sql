@@ -98,6 +98,25 @@ TRUNCATE o2o.grid CASCADE;
 RESET client_min_messages;
 SELECT o2o_grid_of(110.2, 30.5) AS after_truncate, o2o_grid_nearest('SRID=4326;POINT(110.2 30.5)', 1e7) AS nearest_none;
 
+-- exact orientation: four grids meet at (0, 0); points a hair off that
+-- vertex, down to the smallest subnormal where every product underflows,
+-- fall in the grid PostGIS says (before 0.5.0, (-5e-324, -5e-324) went to
+-- a neighbour), and so do points a hair off a slanted edge
+INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
+ (11, 'NE', 'NE', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)))'),
+ (12, 'NW', 'NW', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((-1 0,0 0,0 1,-1 1,-1 0)))'),
+ (13, 'SW', 'SW', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((-1 -1,0 -1,0 0,-1 0,-1 -1)))'),
+ (14, 'SE', 'SE', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((0 -1,1 -1,0.3 0.7,0 0,0 -1)))');
+SELECT x, y, o2o_grid_of(x, y) AS o2o,
+	   (SELECT min(grid_id) FROM o2o.grid WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(x, y), 4326))) AS postgis
+  FROM (VALUES (-5e-324::float8, -5e-324::float8), (5e-324, -5e-324), (-5e-324, 5e-324), (5e-324, 5e-324),
+			   (-1e-310, -3e-320), (1e-300, -1e-300), (0, 0), (-0.0, -5e-324),
+			   (0.3, 0.7 - 1e-16), (0.15, 0.35), (0.15 + 1e-15, 0.35)) v(x, y)
+ ORDER BY 1, 2;
+SET client_min_messages = warning;
+TRUNCATE o2o.grid CASCADE;
+RESET client_min_messages;
+
 -- agreement with PostGIS on a generated world: every order point, points
 -- on every vertex of every grid, and random points over the country and its
 -- surroundings; the reference is ST_Covers with the lowest grid_id

@@ -17,6 +17,12 @@ INSERT INTO o2o.national_price (sku, price, valid_from, valid_to) VALUES
  ('AC-1', 3999, '2026-01-01 00:00+00', NULL);
 
 -- the price in force, at any time; NULL where none is
+-- an open period holds at infinity too, as in SQL (valid_to IS NULL OR at <
+-- valid_to); before 0.5.0 the cache answered NULL there
+SELECT o2o_national_price('FR-1', 'infinity') AS at_infinity,
+	   o2o_national_price('FR-1', '-infinity') IS NULL AS before_every_period,
+	   (SELECT price FROM o2o.national_price WHERE sku = 'FR-1' AND valid_from <= 'infinity'
+		   AND (valid_to IS NULL OR 'infinity' < valid_to)) AS sql_says;
 SELECT o2o_national_price('FR-1', '2026-03-01 00:00+00') AS spring,
 	   o2o_national_price('FR-1', '2026-07-01 00:00+00') AS on_the_change,
 	   o2o_national_price('FR-1', '2026-06-30 23:59:59+00') AS just_before,
