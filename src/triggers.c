@@ -202,9 +202,19 @@ o2o_order_derive(PG_FUNCTION_ARGS)
 /*
  * o2o._dealer_moved(): AFTER UPDATE of a dealer whose grid or region
  * changed, whatever the statement set (a move sets only the location, a
- * grid reshape not even that): its stock rows take its region and grid,
- * its installers its region.
+ * grid reshape not even that): its stock rows take its region and grid;
+ * its installers, their bookings and its active assignments its region.
+ * Finished assignments stay in the region where they were served.
  */
+static const char *const dealer_moved_sql[] = {
+	"UPDATE o2o.stock SET region_id = $1, grid_id = $2 WHERE dealer_id = $3",
+	"UPDATE o2o.installer SET region_id = $1 WHERE dealer_id = $3",
+	"UPDATE o2o.installer_day b SET region_id = $1 FROM o2o.installer i "
+	" WHERE i.installer_id = b.installer_id AND i.dealer_id = $3 AND b.region_id IS DISTINCT FROM $1",
+	"UPDATE o2o.assignment SET region_id = $1 "
+	" WHERE dealer_id = $3 AND state = 'active' AND region_id IS DISTINCT FROM $1",
+};
+
 Datum
 o2o_dealer_moved(PG_FUNCTION_ARGS)
 {
@@ -230,11 +240,9 @@ o2o_dealer_moved(PG_FUNCTION_ARGS)
 	args[2] = heap_getattr(row, ColNumber(td, "dealer_id"), desc, &isnull);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("UPDATE o2o.stock SET region_id = $1, grid_id = $2 WHERE dealer_id = $3",
-							  3, types, args, nulls, false, 0) != SPI_OK_UPDATE
-		|| SPI_execute_with_args("UPDATE o2o.installer SET region_id = $1 WHERE dealer_id = $3",
-								 3, types, args, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "o2o._dealer_moved: updating the dealer's stock and installers failed");
+	for (int i = 0; i < (int) lengthof(dealer_moved_sql); i++)
+		if (SPI_execute_with_args(dealer_moved_sql[i], 3, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "o2o._dealer_moved: \"%s\" failed", dealer_moved_sql[i]);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

@@ -182,10 +182,14 @@ UPDATE o2o.grid SET geom = 'SRID=4326;MULTIPOLYGON(((109 30,110.6 30,110.6 31,10
 UPDATE o2o.grid SET geom = ST_Multi(ST_Difference(geom, (SELECT geom FROM o2o.grid WHERE grid_id = 1))) WHERE grid_id = 2;
 SELECT dealer_id, grid_id FROM o2o.dealer ORDER BY dealer_id;
 SELECT order_id, grid_id FROM o2o.orders ORDER BY order_id;
--- a dealer's stock rows and installers follow its grid and region, whatever
--- the statement set: the border move above set neither (before 0.5.0 they
--- kept the old grid), a move sets only the location, here into a grid of
--- another region
+-- a dealer's stock rows, installers, their bookings and its active
+-- assignments follow its grid and region, whatever the statement set: the
+-- border move above set neither (before 0.5.0 they kept the old grid), a
+-- move sets only the location, here into a grid of another region.
+-- Finished assignments stay in the region where they were served.
+INSERT INTO o2o.installer_day (installer_id, day, booked) VALUES (100, '2030-01-01', 1);
+INSERT INTO o2o.assignment (order_id, dealer_id, grid_id, distance_m, score, state, ended_at)
+VALUES (1000, 12, 1, 900, 0.8, 'released', '2026-11-01 08:00+00');
 INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
  (5, 'G5', 'Beyond', 'Q', 'D', 'L', 8, 'south', 'SRID=4326;MULTIPOLYGON(((111 30,112 30,112 31,111 31,111 30)))');
 CREATE TEMP VIEW dealer_rows AS
@@ -194,6 +198,12 @@ SELECT 'stock ' || s.sku AS row, s.dealer_id, s.grid_id, s.region_id, d.grid_id 
 UNION ALL
 SELECT 'installer ' || i.installer_id, i.dealer_id, NULL, i.region_id, d.grid_id, d.region_id
   FROM o2o.installer i JOIN o2o.dealer d USING (dealer_id)
+UNION ALL
+SELECT 'booking ' || b.installer_id || ' ' || b.day, i.dealer_id, NULL, b.region_id, d.grid_id, d.region_id
+  FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id) JOIN o2o.dealer d ON d.dealer_id = i.dealer_id
+UNION ALL
+SELECT 'assignment ' || a.assignment_id || ' ' || a.state, a.dealer_id, NULL, a.region_id, d.grid_id, d.region_id
+  FROM o2o.assignment a JOIN o2o.dealer d USING (dealer_id)
  ORDER BY 2, 1;
 SELECT * FROM dealer_rows;
 UPDATE o2o.dealer SET location = 'SRID=4326;POINT(111.5 30.5)' WHERE dealer_id = 12;
