@@ -14,10 +14,13 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "storage/sinval.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "cache.h"
@@ -56,15 +59,45 @@ O2oCacheRegister(O2oCache *cache)
 	caches[ncaches++] = cache;
 }
 
+/* what a call site (fn_extra) remembers for the rest of its statement */
+typedef struct CallSite
+{
+	Oid			checked_user;	/* whose access to the tables was checked */
+} CallSite;
+
 bool
 O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo)
 {
 	if (fcinfo != NULL && fcinfo->flinfo->fn_extra == NULL)
 	{
 		AcceptInvalidationMessages();
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSite));
 	}
 	return !cache->built || cache->built_at != cache->inval_count;
+}
+
+void
+O2oCacheCheckAccess(const O2oCache *cache, FunctionCallInfo fcinfo)
+{
+	CallSite   *site = fcinfo != NULL ? (CallSite *) fcinfo->flinfo->fn_extra : NULL;
+	Oid			user = GetUserId();
+
+	if (site != NULL && site->checked_user == user)
+		return;
+	for (int i = 0; i < cache->nrelids; i++)
+	{
+		AclResult	acl = pg_class_aclcheck(cache->relids[i], user, ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(cache->relids[i]));
+		if (check_enable_rls(cache->relids[i], InvalidOid, false) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("o2o_route does not support row-level security on o2o.%s",
+							get_rel_name(cache->relids[i]))));
+	}
+	if (site != NULL)
+		site->checked_user = user;
 }
 
 Oid

@@ -31,6 +31,14 @@ extern void O2oCacheRegister(O2oCache *cache);
  */
 extern bool O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo);
 
+/*
+ * The cache is shared by every role of the backend: the current user may
+ * read what it holds only if it may read its tables (SELECT, and no
+ * row-level security, which o2o_route does not support: 0A000).  Checked
+ * once per call site, statement and user.
+ */
+extern void O2oCacheCheckAccess(const O2oCache *cache, FunctionCallInfo fcinfo);
+
 /* The oid of table o2o.relname; a clear error when the extension is missing. */
 extern Oid	O2oCacheTable(const char *relname);
 

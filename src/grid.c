@@ -159,6 +159,7 @@ GridGet(FunctionCallInfo fcinfo)
 {
 	if (O2oCacheStale(&GridCache, fcinfo))
 		GridBuild();
+	O2oCacheCheckAccess(&GridCache, fcinfo);
 	return Grid;
 }
 

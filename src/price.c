@@ -153,6 +153,7 @@ PriceGet(FunctionCallInfo fcinfo)
 {
 	if (O2oCacheStale(&PriceCache, fcinfo))
 		PriceBuild();
+	O2oCacheCheckAccess(&PriceCache, fcinfo);
 	return Prices;
 }
 

@@ -13,10 +13,14 @@
  * and the internal trigger functions live in schema o2o, which belongs to
  * the extension and is dropped with it.
  *
- * Internal PL/pgSQL functions pin their search_path to the one in force
- * while this script runs: the extension's schema followed by the schemas of
- * the required extensions (PostGIS, btree_gist), wherever they were
- * installed.
+ * Security (PostgreSQL's "Security Considerations for Extensions"):
+ * every SQL-language function pins search_path = pg_catalog, pg_temp and
+ * names everything else with its schema (o2o., @extschema@., PostGIS's
+ * schema found at run time); constraints, defaults and views, which bind
+ * their operators and functions when this script runs, use constants of
+ * the exact type (numeric '0', float8 '-180') or OPERATOR(pg_catalog.x) and
+ * pg_catalog.f() wherever a better-matching overload planted beforehand
+ * could otherwise win.  test/sql/security.sql plants such overloads.
  */
 CREATE SCHEMA o2o;
 COMMENT ON SCHEMA o2o IS 'o2o_route: grids, dealers, stock, installers, orders and their routing history';

@@ -14,8 +14,8 @@ CREATE TABLE o2o.grid (
 	CONSTRAINT grid_climate_check CHECK (climate IN ('north', 'south')),
 	CONSTRAINT grid_geom_not_empty CHECK (NOT ST_IsEmpty(geom)),
 	CONSTRAINT grid_geom_valid CHECK (ST_IsValid(geom)),
-	CONSTRAINT grid_geom_lonlat CHECK (ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180
-									   AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90)
+	CONSTRAINT grid_geom_lonlat CHECK (ST_XMin(geom::box3d) >= float8 '-180' AND ST_XMax(geom::box3d) <= float8 '180'
+									   AND ST_YMin(geom::box3d) >= float8 '-90' AND ST_YMax(geom::box3d) <= float8 '90')
 );
 CREATE INDEX grid_geom_gist ON o2o.grid USING gist (geom);
 CREATE INDEX grid_region_idx ON o2o.grid (region_id);
@@ -35,9 +35,9 @@ CREATE TABLE o2o.dealer (
 	active		boolean NOT NULL DEFAULT true,
 	CONSTRAINT dealer_kind_check CHECK (kind IN ('agent', 'retailer', 'service_center')),
 	CONSTRAINT dealer_location_not_empty CHECK (NOT ST_IsEmpty(location)),
-	CONSTRAINT dealer_location_lonlat CHECK (ST_X(location) BETWEEN -180 AND 180
-											 AND ST_Y(location) BETWEEN -90 AND 90),
-	CONSTRAINT dealer_service_radius_check CHECK (service_radius_m > 0 AND service_radius_m <= 1000000)
+	CONSTRAINT dealer_location_lonlat CHECK (ST_X(location) BETWEEN float8 '-180' AND float8 '180'
+											 AND ST_Y(location) BETWEEN float8 '-90' AND float8 '90'),
+	CONSTRAINT dealer_service_radius_check CHECK (service_radius_m > float8 '0' AND service_radius_m <= float8 '1000000')
 );
 CREATE INDEX dealer_location_gist ON o2o.dealer USING gist (location);
 CREATE INDEX dealer_grid_idx ON o2o.dealer (grid_id);
@@ -56,8 +56,8 @@ CREATE TABLE o2o.product (
 	CONSTRAINT product_category_check CHECK (category IN ('fridge', 'washer', 'ac', 'water_heater',
 														  'range_hood', 'purifier')),
 	CONSTRAINT product_climates_check CHECK (climates IS NULL
-											 OR (cardinality(climates) > 0
-												 AND climates <@ ARRAY['north', 'south']))
+											 OR (pg_catalog.cardinality(climates) > 0
+												 AND climates OPERATOR(pg_catalog.<@) ARRAY['north', 'south']))
 );
 CREATE INDEX product_category_idx ON o2o.product (category);
 COMMENT ON TABLE o2o.product IS 'appliance models; climates NULL means sold everywhere';
@@ -68,10 +68,11 @@ CREATE TABLE o2o.national_price (
 	valid_from	timestamptz NOT NULL,
 	valid_to	timestamptz,
 	PRIMARY KEY (sku, valid_from),
-	CONSTRAINT national_price_positive CHECK (price > 0),
+	CONSTRAINT national_price_positive CHECK (price > numeric '0'),
 	CONSTRAINT national_price_period_check CHECK (valid_to IS NULL OR valid_to > valid_from),
 	CONSTRAINT national_price_no_overlap
-		EXCLUDE USING gist (sku WITH =, tstzrange(valid_from, valid_to, '[)') WITH &&)
+		EXCLUDE USING gist (sku WITH OPERATOR(pg_catalog.=),
+							tstzrange(valid_from, valid_to, '[)') WITH OPERATOR(pg_catalog.&&))
 );
 COMMENT ON TABLE o2o.national_price IS 'the one online price of a SKU over [valid_from, valid_to); periods of one SKU never overlap';
 
@@ -102,8 +103,8 @@ CREATE TABLE o2o.installer (
 	daily_capacity int NOT NULL,
 	active		boolean NOT NULL DEFAULT true,
 	region_id	int NOT NULL,
-	CONSTRAINT installer_skills_check CHECK (cardinality(skills) > 0
-											 AND skills <@ ARRAY['fridge', 'washer', 'ac', 'water_heater',
+	CONSTRAINT installer_skills_check CHECK (pg_catalog.cardinality(skills) > 0
+											 AND skills OPERATOR(pg_catalog.<@) ARRAY['fridge', 'washer', 'ac', 'water_heater',
 																 'range_hood', 'purifier']),
 	CONSTRAINT installer_capacity_check CHECK (daily_capacity > 0)
 );
@@ -149,12 +150,12 @@ CREATE TABLE o2o.orders (
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	promised_date date,
 	CONSTRAINT orders_qty_check CHECK (qty > 0),
-	CONSTRAINT orders_unit_price_check CHECK (unit_price > 0),
+	CONSTRAINT orders_unit_price_check CHECK (unit_price > numeric '0'),
 	CONSTRAINT orders_status_check CHECK (status IN ('pending', 'assigned', 'unassignable',
 													 'cancelled', 'completed')),
 	CONSTRAINT orders_location_not_empty CHECK (NOT ST_IsEmpty(location)),
-	CONSTRAINT orders_location_lonlat CHECK (ST_X(location) BETWEEN -180 AND 180
-											 AND ST_Y(location) BETWEEN -90 AND 90)
+	CONSTRAINT orders_location_lonlat CHECK (ST_X(location) BETWEEN float8 '-180' AND float8 '180'
+											 AND ST_Y(location) BETWEEN float8 '-90' AND float8 '90')
 );
 CREATE INDEX orders_location_gist ON o2o.orders USING gist (location);
 CREATE INDEX orders_pending_idx ON o2o.orders (order_id) WHERE status = 'pending';
@@ -180,7 +181,7 @@ CREATE TABLE o2o.assignment (
 	install_day date,
 	qty			int NOT NULL DEFAULT 1,
 	CONSTRAINT assignment_state_check CHECK (state IN ('active', 'declined', 'released', 'completed')),
-	CONSTRAINT assignment_distance_check CHECK (distance_m >= 0),
+	CONSTRAINT assignment_distance_check CHECK (distance_m >= float8 '0'),
 	CONSTRAINT assignment_ended_check CHECK ((state = 'active') = (ended_at IS NULL)),
 	CONSTRAINT assignment_qty_check CHECK (qty > 0)
 );

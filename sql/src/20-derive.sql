@@ -36,21 +36,24 @@ CREATE TRIGGER dealer_region_moved
  */
 CREATE FUNCTION o2o._grid_reshaped() RETURNS trigger
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	-- PostGIS's functions and operators, qualified: the search_path is pg_catalog's
+	postgis name := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+					  WHERE e.extname = 'postgis');
 	-- the shapes, before and after, of the grids that changed
 	changed text := CASE TG_OP WHEN 'UPDATE' THEN
-		'(SELECT unnest(ARRAY[o.geom, n.geom]) AS geom
-			FROM old_grids o JOIN new_grids n USING (grid_id)
-		   WHERE o.geom IS DISTINCT FROM n.geom OR o.region_id IS DISTINCT FROM n.region_id)'
+		format('(SELECT unnest(ARRAY[o.geom, n.geom]) AS geom
+				   FROM old_grids o JOIN new_grids n USING (grid_id)
+				  WHERE NOT o.geom OPERATOR(%I.=) n.geom OR o.region_id IS DISTINCT FROM n.region_id)', postgis)
 		ELSE 'new_grids' END;
 BEGIN
 	EXECUTE format('UPDATE o2o.dealer d SET location = d.location FROM %s r
-					 WHERE ST_Covers(r.geom, d.location)', changed);
+					 WHERE %I.st_covers(r.geom, d.location)', changed, postgis);
 	EXECUTE format('UPDATE o2o.orders o SET location = o.location FROM %s r
 					 WHERE o.status IN (''pending'', ''unassignable'')
-					   AND ST_Covers(r.geom, o.location)', changed);
+					   AND %I.st_covers(r.geom, o.location)', changed, postgis);
 	RETURN NULL;
 END
 $$;
@@ -103,7 +106,7 @@ CREATE TRIGGER order_event_region BEFORE INSERT ON o2o.order_event
 
 CREATE FUNCTION o2o._append_only() RETURNS trigger
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	RAISE EXCEPTION '% is append-only', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME

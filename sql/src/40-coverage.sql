@@ -21,7 +21,7 @@ SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, g.c
   LEFT JOIN (SELECT dl.grid_id, count(*) AS installers, sum(ins.daily_capacity) AS daily_install_capacity
 			   FROM o2o.installer ins JOIN o2o.dealer dl USING (dealer_id)
 			  WHERE ins.active AND dl.active GROUP BY dl.grid_id) i USING (grid_id)
-  LEFT JOIN (SELECT dl.grid_id, count(DISTINCT st.sku) AS skus_in_stock,
+  LEFT JOIN (SELECT dl.grid_id, pg_catalog.count(DISTINCT st.sku) AS skus_in_stock,
 					sum(st.on_hand - st.reserved) AS units_available
 			   FROM o2o.stock st JOIN o2o.dealer dl USING (dealer_id)
 			  WHERE dl.active AND st.on_hand > st.reserved GROUP BY dl.grid_id) s USING (grid_id);
@@ -39,7 +39,7 @@ SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, c.c
 			THEN 'no active dealer' ELSE 'no stock' END AS reason,
 	   g.geom
   FROM o2o.grid g
- CROSS JOIN unnest(ARRAY['fridge', 'washer', 'ac', 'water_heater', 'range_hood', 'purifier']) AS c(category)
+ CROSS JOIN pg_catalog.unnest(ARRAY['fridge', 'washer', 'ac', 'water_heater', 'range_hood', 'purifier']) AS c(category)
  WHERE NOT EXISTS (SELECT 1
 					 FROM o2o.dealer d
 					 JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.on_hand > s.reserved
@@ -57,7 +57,7 @@ CREATE FUNCTION o2o_stock_rollup(sku text)
 	RETURNS TABLE (level text, region_id int, province text, city text, county text,
 				   dealers bigint, units_available bigint)
 	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM o2o.product p WHERE p.sku = o2o_stock_rollup.sku) THEN
@@ -69,7 +69,7 @@ BEGIN
 	SELECT CASE WHEN grouping(g.city) = 1 THEN 'province'
 				WHEN grouping(g.county) = 1 THEN 'city' ELSE 'county' END,
 		   g.region_id, g.province, g.city, g.county,
-		   count(DISTINCT s.dealer_id), sum(s.on_hand - s.reserved)::bigint
+		   pg_catalog.count(DISTINCT s.dealer_id), sum(s.on_hand - s.reserved)::bigint
 	  FROM o2o.stock s
 	  JOIN o2o.dealer d ON d.dealer_id = s.dealer_id AND d.active
 	  JOIN o2o.grid g ON g.grid_id = d.grid_id

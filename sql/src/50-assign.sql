@@ -1,9 +1,16 @@
 ------------------------------------------------------------------------
 -- assignment and its life cycle
 ------------------------------------------------------------------------
+/*
+ * The functions that change state run as the extension's owner (SECURITY
+ * DEFINER, search_path pinned to pg_catalog): an application needs EXECUTE
+ * on them (see 95-privileges.sql), not write grants on stock, bookings,
+ * assignments and events.
+ */
 CREATE FUNCTION o2o_assign(order_id bigint) RETURNS int
 	AS 'MODULE_PATHNAME', 'o2o_assign'
-	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION o2o_assign(bigint) IS
 	'choose dealer and installer, reserve stock and a slot, record why; returns the dealer, or NULL (order unassignable, reason recorded); idempotent';
 
@@ -19,7 +26,8 @@ COMMENT ON FUNCTION o2o_candidates(bigint, int) IS
 
 CREATE FUNCTION o2o_assign_pending(max int) RETURNS int
 	AS 'MODULE_PATHNAME', 'o2o_assign_pending'
-	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION o2o_assign_pending(int) IS
 	'assign up to max pending orders, oldest first, skipping orders other sessions hold; returns how many were assigned';
 

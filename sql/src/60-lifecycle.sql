@@ -2,7 +2,7 @@
 CREATE FUNCTION o2o._release(a o2o.assignment, new_state text, why text, consume boolean)
 	RETURNS void
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
 	UPDATE o2o.stock s
@@ -35,7 +35,7 @@ COMMENT ON FUNCTION o2o._order_step(bigint, text, text) IS
 /* Lock an order for a life-cycle step; unknown orders are an error. */
 CREATE FUNCTION o2o._lock_order(p_order_id bigint, step text) RETURNS o2o.orders
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	o o2o.orders;
@@ -56,7 +56,7 @@ COMMENT ON FUNCTION o2o._lock_order(bigint, text) IS 'internal: lock an order ro
 /* The active assignment of an assigned order; that it has one is an invariant. */
 CREATE FUNCTION o2o._active_assignment(o o2o.orders) RETURNS o2o.assignment
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	a o2o.assignment;
@@ -74,7 +74,7 @@ COMMENT ON FUNCTION o2o._active_assignment(o2o.orders) IS
 
 CREATE FUNCTION o2o_decline(order_id bigint, reason text) RETURNS int
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path FROM CURRENT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_decline.order_id, 'o2o_decline');
@@ -86,7 +86,7 @@ BEGIN
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
 	VALUES (o.order_id, 'declined', next_status,
 			jsonb_build_object('dealer_id', a.dealer_id, 'reason', o2o_decline.reason));
-	RETURN o2o_assign(o.order_id);
+	RETURN @extschema@.o2o_assign(o.order_id);
 END
 $$;
 COMMENT ON FUNCTION o2o_decline(bigint, text) IS
@@ -94,7 +94,7 @@ COMMENT ON FUNCTION o2o_decline(bigint, text) IS
 
 CREATE FUNCTION o2o_cancel(order_id bigint) RETURNS void
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path FROM CURRENT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_cancel.order_id, 'o2o_cancel');
@@ -114,7 +114,7 @@ COMMENT ON FUNCTION o2o_cancel(bigint) IS 'cancel an order: release its stock re
 
 CREATE FUNCTION o2o_complete(order_id bigint) RETURNS void
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path FROM CURRENT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	o o2o.orders := o2o._lock_order(o2o_complete.order_id, 'o2o_complete');

@@ -54,11 +54,13 @@ CREATE TABLE o2o.commission_rule (
 	PRIMARY KEY (category, valid_from),
 	CONSTRAINT commission_rule_category_check CHECK (category IN ('fridge', 'washer', 'ac', 'water_heater',
 																  'range_hood', 'purifier')),
-	CONSTRAINT commission_rule_shares_check CHECK (dealer_share >= 0 AND installer_share >= 0 AND origin_share >= 0
-												   AND dealer_share + installer_share + origin_share <= 1),
+	CONSTRAINT commission_rule_shares_check CHECK (dealer_share >= numeric '0' AND installer_share >= numeric '0'
+												   AND origin_share >= numeric '0'
+												   AND dealer_share + installer_share + origin_share <= numeric '1'),
 	CONSTRAINT commission_rule_period_check CHECK (valid_to IS NULL OR valid_to > valid_from),
 	CONSTRAINT commission_rule_no_overlap
-		EXCLUDE USING gist (category WITH =, tstzrange(valid_from, valid_to, '[)') WITH &&)
+		EXCLUDE USING gist (category WITH OPERATOR(pg_catalog.=),
+							tstzrange(valid_from, valid_to, '[)') WITH OPERATOR(pg_catalog.&&))
 );
 COMMENT ON TABLE o2o.commission_rule IS 'shares of the amount paid per category and period: fulfilling dealer, installer, origin store; the manufacturer keeps the rest';
 
@@ -72,7 +74,7 @@ CREATE TABLE o2o.settlement (
 	region_id	int,
 	settled_at	timestamptz NOT NULL DEFAULT now(),
 	CONSTRAINT settlement_party_check CHECK (party IN ('fulfilling_dealer', 'installer', 'origin_store', 'manufacturer')),
-	CONSTRAINT settlement_amount_check CHECK (amount >= 0),
+	CONSTRAINT settlement_amount_check CHECK (amount >= numeric '0'),
 	CONSTRAINT settlement_one_per_party UNIQUE (order_id, party)
 );
 CREATE INDEX settlement_dealer_idx ON o2o.settlement (dealer_id, settled_at);
@@ -86,7 +88,7 @@ COMMENT ON TABLE o2o.settlement IS 'what each party earns from a completed order
  */
 CREATE FUNCTION o2o._settle(o o2o.orders, a o2o.assignment) RETURNS void
 	LANGUAGE plpgsql
-	SET search_path FROM CURRENT
+	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
 	cat text;
@@ -139,7 +141,7 @@ SELECT s.dealer_id, date_trunc('month', s.settled_at)::date AS month,
 	   coalesce(sum(s.amount) FILTER (WHERE s.party = 'installer'), 0) AS as_installer,
 	   coalesce(sum(s.amount) FILTER (WHERE s.party = 'origin_store'), 0) AS as_origin_store,
 	   sum(s.amount) AS total,
-	   count(DISTINCT s.order_id) AS orders
+	   pg_catalog.count(DISTINCT s.order_id) AS orders
   FROM o2o.settlement s
  WHERE s.dealer_id IS NOT NULL
  GROUP BY s.dealer_id, date_trunc('month', s.settled_at)::date;
@@ -148,8 +150,8 @@ COMMENT ON VIEW o2o.dealer_earnings_monthly IS
 
 CREATE VIEW o2o.price_history AS
 SELECT n.sku, p.name, p.category, n.valid_from, n.valid_to, n.price,
-	   lag(n.price) OVER w AS previous_price,
-	   round(100 * (n.price - lag(n.price) OVER w) / lag(n.price) OVER w, 2) AS change_pct
+	   pg_catalog.lag(n.price) OVER w AS previous_price,
+	   round(numeric '100' * (n.price - pg_catalog.lag(n.price) OVER w) / pg_catalog.lag(n.price) OVER w, 2) AS change_pct
   FROM o2o.national_price n JOIN o2o.product p USING (sku)
 WINDOW w AS (PARTITION BY n.sku ORDER BY n.valid_from);
 COMMENT ON VIEW o2o.price_history IS 'the national price of each SKU over time, with the change from the previous period';

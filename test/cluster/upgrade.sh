@@ -12,7 +12,7 @@ oldest=$(echo "$versions" | head -1)
 default=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$ROOT/o2o_route.control")
 echo "versions: $(echo $versions); upgrading $oldest -> $default"
 
-# every object of the extension, described with its full definition
+# every object of the extension, described with its full definition and privileges
 describe() {
 	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
 SELECT 'extension ' || extname || ' ' || extversion FROM pg_extension WHERE extname = 'o2o_route';
@@ -31,7 +31,9 @@ SELECT pg_describe_object(classid, objid, 0) ||
 							FROM pg_aggregate WHERE aggfnoid = objid)
 					ELSE pg_get_functiondef(objid) END
 			   || ' ' || coalesce(obj_description(objid, 'pg_proc'), '')
-		   WHEN 'pg_class'::regclass THEN coalesce(obj_description(objid, 'pg_class'), '') || ' ' ||
+			   || ' acl ' || coalesce((SELECT proacl::text FROM pg_proc WHERE oid = objid), 'default')
+		   WHEN 'pg_class'::regclass THEN coalesce(obj_description(objid, 'pg_class'), '') || ' acl '
+			   || coalesce((SELECT relacl::text FROM pg_class WHERE oid = objid), 'default') || ' ' ||
 			   (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END
 								  || coalesce(' default ' || pg_get_expr(adbin, adrelid), ''), ', ' ORDER BY attnum)
 				  FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum

@@ -234,7 +234,9 @@ RESET ROLE;
 GRANT SELECT ON o2o.stock TO regress_o2o_reader;
 SET ROLE regress_o2o_reader;
 SELECT count(*) FROM o2o_candidates(12);
--- assigning locks the order: UPDATE on o2o.orders is needed too
+-- routing changes state: it runs as the extension's owner, and EXECUTE on
+-- o2o_assign is the privilege to route, which PUBLIC does not have (the
+-- privileges test shows the grant recipes)
 SELECT o2o_assign(12);
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;

@@ -1,0 +1,236 @@
+-- stands alone: make installcheck REGRESS=security
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+DROP EXTENSION IF EXISTS o2o_route CASCADE;
+RESET client_min_messages;
+--
+-- Search-path hijack: a login with CREATE on the extension's schema plants
+-- overloads that match better than the catalog's (>=(float8, int) against
+-- float8 >= float8, jsonb_build_object(text, int) against VARIADIC "any",
+-- count(text) against count("any"), ...).  Planted before CREATE EXTENSION
+-- they would be bound into constraints and views; planted after, they
+-- would be picked by functions at run time, as the superuser calling them.
+-- Every planted object here raises when it runs.  The scenario runs every
+-- function, trigger, constraint and view of the extension, once with the
+-- objects planted before CREATE EXTENSION and once with them planted
+-- after; none may run.
+--
+\set SHOW_CONTEXT never
+
+-- Plant: operators on pairs of types the catalog has no exact operator for,
+-- functions and aggregates of the names the extension uses on argument
+-- types the catalog (or PostGIS) has no exact function for.
+CREATE TABLE public.planted (kind text, name text, args text);
+CREATE FUNCTION public.o2o_plant() RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $plant$
+DECLARE
+	types text[] := ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'text',
+						  'boolean', 'date', 'timestamp with time zone', 'jsonb', 'text[]', 'integer[]',
+						  'tstzrange'];
+	ops text[] := ARRAY['=', '<>', '<', '<=', '>', '>=', '+', '-', '*', '/', '<@', '@>', '&&', '||'];
+	funcs text[] := ARRAY['cardinality', 'array_length', 'round', 'trunc', 'abs', 'format', 'jsonb_build_object',
+						  'date_trunc', 'tstzrange', 'unnest', 'upper', 'lower', 'length', 'greatest',
+						  'st_x', 'st_y', 'st_xmin', 'st_xmax', 'st_ymin', 'st_ymax', 'st_isempty', 'st_isvalid',
+						  'st_covers', 'st_astext', 'now', 'clock_timestamp', 'nextval'];
+	pgs text := (SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+				  WHERE e.extname = 'postgis');
+	aggs text[] := ARRAY['count', 'sum', 'min', 'max', 'avg', 'lag', 'lead', 'array_agg', 'string_agg'];
+	n bigint := 0;
+	l text;
+	r text;
+	nm text;
+	sig text;
+	cmp boolean;
+BEGIN
+	FOREACH nm IN ARRAY ops LOOP
+		cmp := nm IN ('=', '<>', '<', '<=', '>', '>=', '<@', '@>', '&&');
+		FOREACH l IN ARRAY types LOOP
+			FOREACH r IN ARRAY types LOOP
+				CONTINUE WHEN EXISTS (SELECT 1 FROM pg_operator o
+									   WHERE o.oprname = nm AND o.oprleft = l::regtype AND o.oprright = r::regtype);
+				n := n + 1;
+				EXECUTE format($f$CREATE FUNCTION public.o2o_trap_op_%s(%s, %s) RETURNS %s LANGUAGE plpgsql
+								 AS 'BEGIN RAISE EXCEPTION ''planted operator %s(%s, %s) ran''; END'$f$,
+							   n, l, r, CASE WHEN cmp THEN 'boolean' ELSE l END, nm, l, r);
+				EXECUTE format('CREATE OPERATOR public.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = public.o2o_trap_op_%s)',
+							   nm, l, r, n);
+				INSERT INTO public.planted VALUES ('operator', nm, l || ', ' || r);
+			END LOOP;
+		END LOOP;
+	END LOOP;
+	FOREACH nm IN ARRAY funcs LOOP
+		FOREACH l IN ARRAY types || ARRAY[pgs || '.geometry', pgs || '.box3d'] LOOP
+			FOREACH sig IN ARRAY ARRAY[l, l || ', integer', l || ', text', 'text, ' || l, l || ', ' || l] LOOP
+				CONTINUE WHEN EXISTS (SELECT 1 FROM pg_proc p
+									   WHERE p.proname = nm
+										 AND array_to_string(p.proargtypes::regtype[], ', ')
+											 = (SELECT string_agg(t::regtype::text, ', ')
+												  FROM unnest(string_to_array(sig, ', ')) t));
+				n := n + 1;
+				EXECUTE format($f$CREATE FUNCTION public.%I(%s) RETURNS %s LANGUAGE plpgsql
+								 AS 'BEGIN RAISE EXCEPTION ''planted function %s(%s) ran''; END'$f$,
+							   nm, sig, CASE WHEN nm IN ('st_isempty', 'st_isvalid', 'st_covers') THEN 'boolean'
+											 WHEN nm IN ('cardinality', 'array_length', 'length') THEN 'integer'
+											 WHEN nm LIKE 'st\_%' AND nm <> 'st_astext' THEN 'double precision'
+											 WHEN nm IN ('format', 'st_astext') THEN 'text'
+											 WHEN nm = 'jsonb_build_object' THEN 'jsonb'
+											 ELSE l END,
+							   nm, sig);
+				INSERT INTO public.planted VALUES ('function', nm, sig);
+			END LOOP;
+		END LOOP;
+	END LOOP;
+	-- the shapes the extension calls with several arguments
+	FOREACH sig IN ARRAY ARRAY['text, integer', 'text, bigint', 'text, integer, text, text', 'text, integer, text, integer',
+							   'text, integer, text, boolean', 'text, bigint, text, text'] LOOP
+		CONTINUE WHEN EXISTS (SELECT 1 FROM public.planted WHERE name = 'jsonb_build_object' AND args = sig)
+				   OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = 'jsonb_build_object'
+								 AND array_to_string(p.proargtypes::regtype[], ', ') = sig);
+		EXECUTE format($f$CREATE FUNCTION public.jsonb_build_object(%s) RETURNS jsonb LANGUAGE plpgsql
+						 AS 'BEGIN RAISE EXCEPTION ''planted function jsonb_build_object(%s) ran''; END'$f$, sig, sig);
+		INSERT INTO public.planted VALUES ('function', 'jsonb_build_object', sig);
+		n := n + 1;
+	END LOOP;
+	FOREACH sig IN ARRAY ARRAY['text, text, bigint', 'text, bigint, text', 'text, text, integer', 'text, text, text, bigint'] LOOP
+		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = 'format'
+								 AND array_to_string(p.proargtypes::regtype[], ', ') = sig);
+		EXECUTE format($f$CREATE FUNCTION public.format(%s) RETURNS text LANGUAGE plpgsql
+						 AS 'BEGIN RAISE EXCEPTION ''planted function format(%s) ran''; END'$f$, sig, sig);
+		INSERT INTO public.planted VALUES ('function', 'format', sig);
+		n := n + 1;
+	END LOOP;
+	-- aggregates, usable as window functions too
+	FOREACH nm IN ARRAY aggs LOOP
+		FOREACH l IN ARRAY types LOOP
+			CONTINUE WHEN EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = nm AND p.pronargs = 1
+									 AND p.proargtypes[0] = l::regtype);
+			n := n + 1;
+			EXECUTE format($f$CREATE FUNCTION public.o2o_trap_agg_%s(%s, %s) RETURNS %s LANGUAGE plpgsql
+							 AS 'BEGIN RAISE EXCEPTION ''planted aggregate %s(%s) ran''; END'$f$,
+						   n, CASE WHEN nm = 'count' THEN 'bigint' ELSE l END, l,
+						   CASE WHEN nm = 'count' THEN 'bigint' ELSE l END, nm, l);
+			EXECUTE format('CREATE AGGREGATE public.%I(%s) (SFUNC = public.o2o_trap_agg_%s, STYPE = %s)',
+						   nm, l, n, CASE WHEN nm = 'count' THEN 'bigint' ELSE l END);
+			INSERT INTO public.planted VALUES ('aggregate', nm, l);
+		END LOOP;
+	END LOOP;
+	RETURN n;
+END
+$plant$;
+
+-- Every function, trigger, constraint and view of the extension, as the
+-- superuser.  Its own search_path is pg_catalog's, and it names the
+-- extension's functions (public.), so that only the extension's own
+-- resolution can reach a planted object.
+CREATE FUNCTION public.o2o_scenario() RETURNS text LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $scenario$
+DECLARE
+	r text;
+	v text[] := '{}';
+BEGIN
+	SET LOCAL client_min_messages = warning;
+	INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
+	 (1, 'G1', 'West', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((109 30,110 30,110 31,109 31,109 30)))'),
+	 (2, 'G2', 'East', 'Q', 'D', 'L', 2, 'north', 'SRID=4326;MULTIPOLYGON(((110 30,111 30,111 31,110 31,110 30)))');
+	INSERT INTO o2o.product VALUES ('FR-1', 'Fridge', 'fridge', false, NULL),
+								   ('AC-1', 'AC', 'ac', true, '{north}');
+	INSERT INTO o2o.national_price (sku, price, valid_from) VALUES
+	 ('FR-1', 2999, '2020-01-01'), ('AC-1', 3999, '2020-01-01');
+	INSERT INTO o2o.commission_rule (category, valid_from, dealer_share, installer_share, origin_share) VALUES
+	 ('fridge', '2020-01-01', 0.05, 0, 0.01), ('ac', '2020-01-01', 0.05, 0.03, 0.01);
+	INSERT INTO o2o.dealer (dealer_id, name, kind, location) VALUES
+	 (1, 'One', 'retailer', 'SRID=4326;POINT(109.5 30.5)'), (2, 'Two', 'agent', 'SRID=4326;POINT(109.6 30.4)');
+	INSERT INTO o2o.stock (dealer_id, sku, on_hand) VALUES (1, 'FR-1', 5), (2, 'FR-1', 5), (1, 'AC-1', 5);
+	INSERT INTO o2o.installer (installer_id, dealer_id, name, skills, daily_capacity) VALUES (1, 1, 'Wang', '{ac}', 3);
+	INSERT INTO o2o.orders (sku, qty, location, address, origin_dealer_id) VALUES
+	 ('FR-1', 1, 'SRID=4326;POINT(109.55 30.45)', 'a', 2), ('AC-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'b', NULL),
+	 ('FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'c', NULL), ('FR-1', 1, 'SRID=4326;POINT(108.99 30.5)', 'd', NULL);
+	v := v || public.o2o_grid_of('SRID=4326;POINT(109.5 30.5)'::public.geometry)::text
+		   || public.o2o_grid_of(109.5::float8, 30.5::float8)::text
+		   || public.o2o_grid_nearest('SRID=4326;POINT(108.99 30.5)'::public.geometry, 5000::float8)::text
+		   || (SELECT grids::text FROM public.o2o_grid_index_stats())
+		   || public.o2o_national_price('FR-1'::text)::text
+		   || (SELECT string_agg(level, ',') FROM public.o2o_stock_rollup('FR-1'::text))
+		   || (SELECT string_agg(dealer_id::text, ',') FROM public.o2o_candidates(1::bigint, 10))
+		   || public.o2o_assign(1::bigint)::text || public.o2o_assign(2::bigint)::text
+		   || coalesce(public.o2o_decline(1::bigint, 'no truck'::text)::text, 'none');
+	PERFORM public.o2o_complete(2::bigint);
+	PERFORM public.o2o_cancel(1::bigint);
+	v := v || public.o2o_assign_pending(10)::text;
+	-- a dealer moves into the other region; a border moves
+	UPDATE o2o.dealer SET location = 'SRID=4326;POINT(110.5 30.5)' WHERE dealer_id = 2;
+	UPDATE o2o.grid SET geom = 'SRID=4326;MULTIPOLYGON(((109 30,110.6 30,110.6 31,109 31,109 30)))' WHERE grid_id = 1;
+	BEGIN
+		UPDATE o2o.order_event SET status = 'x';
+	EXCEPTION WHEN SQLSTATE 'O2002' THEN
+		v := v || 'append-only'::text;
+	END;
+	v := v || (SELECT count(*)::text FROM o2o.grid_coverage) || (SELECT count(*)::text FROM o2o.grid_holes)
+		   || (SELECT count(*)::text FROM o2o.dealer_earnings_monthly) || (SELECT count(*)::text FROM o2o.price_history)
+		   || (SELECT public.o2o_best(x, y::float8)::text FROM (VALUES (1::bigint, 2::float8)) t(x, y))
+		   || (SELECT public.o2o_topk(x, y::float8, 1)::text FROM (VALUES (1::bigint, 2::float8)) t(x, y))
+		   || (SELECT public.o2o_fairness(y)::text FROM (VALUES (2::float8)) t(y))
+		   || public.o2o_route_version();
+	TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;
+	RETURN array_to_string(v, ' ');
+END
+$scenario$;
+
+-- planted before CREATE EXTENSION
+SELECT public.o2o_plant() > 1000 AS planted_many;
+SELECT kind, count(*) FROM public.planted GROUP BY kind ORDER BY kind;
+SELECT count(*) AS issue_examples FROM public.planted
+ WHERE (name, args) IN (('>=', 'double precision, integer'), ('jsonb_build_object', 'text, integer'),
+						('format', 'text, bigint'), ('>', 'numeric, integer'));
+CREATE EXTENSION o2o_route;
+SELECT public.o2o_scenario() AS planted_before;
+-- no constraint, default, index or view binds an object outside pg_catalog
+-- and PostGIS
+SELECT count(*) AS bound_to_planted
+  FROM pg_depend d
+  JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+ WHERE p.pronamespace = 'public'::regnamespace
+   AND (p.proname LIKE 'o2o\_trap\_%' OR p.prosrc LIKE 'BEGIN RAISE EXCEPTION ''planted %');
+
+-- planted after CREATE EXTENSION
+SET client_min_messages = warning;
+DROP EXTENSION o2o_route;
+DO $$
+DECLARE
+	o record;
+BEGIN
+	FOR o IN SELECT p.oid::regprocedure AS f, p.prokind FROM pg_proc p
+			  WHERE p.pronamespace = 'public'::regnamespace
+				AND (p.prosrc LIKE 'BEGIN RAISE EXCEPTION ''planted %' OR p.proname LIKE 'o2o\_trap\_%'
+					 OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc t ON t.oid = a.aggtransfn
+													  WHERE a.aggfnoid = p.oid AND t.proname LIKE 'o2o\_trap\_%')))
+			  ORDER BY p.prokind = 'f' LOOP
+		EXECUTE format('DROP %s %s CASCADE', CASE o.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, o.f);
+	END LOOP;
+END
+$$;
+TRUNCATE public.planted;
+CREATE EXTENSION o2o_route;
+RESET client_min_messages;
+SELECT public.o2o_plant() > 1000 AS planted_again;
+SELECT public.o2o_scenario() AS planted_after;
+
+-- clean up: the planted objects go, the extension stays for the next test
+SET client_min_messages = warning;
+DO $$
+DECLARE
+	o record;
+BEGIN
+	FOR o IN SELECT p.oid::regprocedure AS f, p.prokind FROM pg_proc p
+			  WHERE p.pronamespace = 'public'::regnamespace
+				AND (p.prosrc LIKE 'BEGIN RAISE EXCEPTION ''planted %' OR p.proname LIKE 'o2o\_trap\_%'
+					 OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc t ON t.oid = a.aggtransfn
+													  WHERE a.aggfnoid = p.oid AND t.proname LIKE 'o2o\_trap\_%')))
+			  ORDER BY p.prokind = 'f' LOOP
+		EXECUTE format('DROP %s %s CASCADE', CASE o.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, o.f);
+	END LOOP;
+END
+$$;
+DROP FUNCTION public.o2o_plant(), public.o2o_scenario();
+DROP TABLE public.planted;
