@@ -618,18 +618,189 @@ GridIndexLookup(const GridIndex *idx, double x, double y, int32 *grid_id)
 	return false;
 }
 
+/*
+ * The state of a nearest-grid search: the query, its metric and cell (which
+ * may lie outside the raster), and the best edge so far.
+ */
+typedef struct NearestSearch
+{
+	const GridIndex *idx;
+	double		x,
+				y;
+	double		kx,
+				ky;				/* metres per degree of longitude, latitude */
+	int64		qc,
+				qr;
+	double		best2;			/* squared metres */
+	int32		best_poly;
+	/* the cells that can still hold a nearer edge */
+	int64		c0,
+				c1,
+				r0,
+				r1;
+} NearestSearch;
+
+/* squared metres, with a hair to spare for rounding: nothing nearer is skipped */
+static inline bool
+BeyondBest(const NearestSearch *ns, double d2)
+{
+	return d2 > ns->best2 * (1 + 1e-9) + 1e-12;
+}
+
+/*
+ * Shrink the window of cells to those within the best distance so far:
+ * rows within reach / (ch * ky) of the query's row (ky is constant), and
+ * columns within reach / (cw * kx) of its column where kx > 0 (at a pole
+ * every longitude is at the same distance, so every column stays).  Two
+ * cells to spare cover the query's offset in its cell and rounding.
+ * Returns false when no cell of the raster is left.
+ */
+static bool
+NearestWindow(NearestSearch *ns)
+{
+	const GridIndex *idx = ns->idx;
+	double		reach = sqrt(ns->best2),
+				rows = reach / (idx->ch * ns->ky) + 2,
+				cols = ns->kx > 0 ? reach / (idx->cw * ns->kx) + 2 : HUGE_VAL,
+				lo,
+				hi;
+
+	lo = Max((double) ns->qr - rows, 0.0);
+	hi = Min((double) ns->qr + rows, (double) (idx->ny - 1));
+	if (!(lo <= hi))
+		return false;
+	ns->r0 = (int64) ceil(lo);
+	ns->r1 = (int64) floor(hi);
+	lo = Max((double) ns->qc - cols, 0.0);
+	hi = Min((double) ns->qc + cols, (double) (idx->nx - 1));
+	if (!(lo <= hi))
+		return false;
+	ns->c0 = (int64) ceil(lo);
+	ns->c1 = (int64) floor(hi);
+	return ns->r0 <= ns->r1 && ns->c0 <= ns->c1;
+}
+
+/* Measure the edges of one cell, unless the whole cell is beyond the best. */
+static void
+NearestVisit(NearestSearch *ns, int64 col, int64 row)
+{
+	const GridIndex *idx = ns->idx;
+	uint32		cell = (uint32) (row * idx->nx + col);
+	double		x0 = idx->minx + col * idx->cw - EDGE_SLACK,
+				x1 = idx->minx + (col + 1) * idx->cw + EDGE_SLACK,
+				y0 = idx->miny + row * idx->ch - EDGE_SLACK,
+				y1 = idx->miny + (row + 1) * idx->ch + EDGE_SLACK,
+				dx = (ns->x < x0 ? x0 - ns->x : ns->x > x1 ? ns->x - x1 : 0) * ns->kx,
+				dy = (ns->y < y0 ? y0 - ns->y : ns->y > y1 ? ns->y - y1 : 0) * ns->ky;
+
+	if (idx->cell_start[cell] == idx->cell_start[cell + 1] || BeyondBest(ns, dx * dx + dy * dy))
+		return;
+	for (uint32 i = idx->cell_start[cell]; i < idx->cell_start[cell + 1]; i++)
+	{
+		const GridIndexEntry *e = &idx->entries[i];
+
+		for (uint32 j = 0; j < e->nedges; j++)
+		{
+			const double *p = idx->xy + 2 * (int64) idx->edges[e->edge_start + j];
+			double		d2 = SegDist2(ns->x, ns->y, p[0], p[1], p[2], p[3], ns->kx, ns->ky);
+
+			if (d2 < ns->best2 || (d2 == ns->best2 && ns->best_poly >= 0 && e->poly < ns->best_poly)
+				|| (d2 <= ns->best2 && ns->best_poly < 0))
+			{
+				ns->best2 = d2;
+				ns->best_poly = e->poly;
+			}
+		}
+	}
+}
+
+/* Visit the cells of ring r (Chebyshev distance r from the query's cell) in the window. */
+static void
+NearestRing(NearestSearch *ns, int64 r)
+{
+	int64		qc = ns->qc,
+				qr = ns->qr;
+
+	/* its top and bottom rows */
+	for (int64 row = qr - r; row <= qr + r; row += (r > 0 ? 2 * r : 1))
+	{
+		if (row < ns->r0 || row > ns->r1)
+			continue;
+		for (int64 col = Max(qc - r, ns->c0), last = Min(qc + r, ns->c1); col <= last; col++)
+			NearestVisit(ns, col, row);
+	}
+	/* its left and right columns, between those rows */
+	if (r == 0)
+		return;
+	for (int64 col = qc - r; col <= qc + r; col += 2 * r)
+	{
+		if (col < ns->c0 || col > ns->c1)
+			continue;
+		for (int64 row = Max(qr - r + 1, ns->r0), last = Min(qr + r - 1, ns->r1); row <= last; row++)
+			NearestVisit(ns, col, row);
+	}
+}
+
+/*
+ * Rings of cells around the query, nearest first, within the window that
+ * the best distance so far (at first max_m) leaves.  The search ends when
+ * the window has no ring left, or when every cell of the remaining rings is
+ * beyond the best distance: a cell r rings out in x is more than (r - 1)
+ * cell widths away, (r - 1) * cw * kx metres, and in y (r - 1) * ch * ky
+ * metres (the bound takes r - 2: one ring to spare for rounding).  Each
+ * ring holds a cell of the window, so the work is bounded by the window's
+ * cells, and far from every grid by the raster's, whatever max_m.
+ */
+static void
+NearestFrom(NearestSearch *ns, double x)
+{
+	const GridIndex *idx = ns->idx;
+
+	ns->x = x;
+	ns->qc = (int64) floor((x - idx->minx) * idx->icw);
+	ns->qr = (int64) floor((ns->y - idx->miny) * idx->ich);
+	for (int64 r = 0;; r++)
+	{
+		int64		dc,
+					dr,
+					far_c,
+					far_r;
+		double		lower_x,
+					lower_y;
+
+		/* far from every grid the rings are many */
+		CHECK_FOR_INTERRUPTS();
+		if (!NearestWindow(ns))
+			break;
+		/* the window's nearest and farthest rings */
+		dc = Max(Max(ns->c0 - ns->qc, ns->qc - ns->c1), 0);
+		dr = Max(Max(ns->r0 - ns->qr, ns->qr - ns->r1), 0);
+		far_c = Max(Abs(ns->qc - ns->c0), Abs(ns->qc - ns->c1));
+		far_r = Max(Abs(ns->qr - ns->r0), Abs(ns->qr - ns->r1));
+		r = Max(r, Max(dc, dr));
+		if (r > Max(far_c, far_r))
+			break;
+		lower_x = far_c >= r ? Max(r - 2, 0) * idx->cw * ns->kx : HUGE_VAL;
+		lower_y = far_r >= r ? Max(r - 2, 0) * idx->ch * ns->ky : HUGE_VAL;
+		if (BeyondBest(ns, Min(lower_x, lower_y) * Min(lower_x, lower_y)))
+			break;
+		NearestRing(ns, r);
+	}
+}
+
+/*
+ * The metric is a local equirectangular projection at the query: kx =
+ * cos(lat) metres per degree of longitude, ky per degree of latitude.  It
+ * wraps at the antimeridian: the query is also measured from its copies
+ * 360 degrees east and west, so that (-179.9, 0) is as near a grid at
+ * 179.9 as (179.9, 0) is; a copy too far for the best distance costs
+ * nothing.  At a pole kx is 0: every longitude is the same point.
+ */
 bool
 GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 				 int32 *grid_id, double *dist_m)
 {
-	double		kx,
-				ky = METRES_PER_DEGREE,
-				best2,
-				step;
-	int32		best_poly = -1;
-	int64		qc,
-				qr,
-				reach;
+	NearestSearch ns;
 
 	if (GridIndexLookup(idx, x, y, grid_id))
 	{
@@ -638,62 +809,18 @@ GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 	}
 	if (idx->npolys == 0)
 		return false;
-	kx = Max(cos(y * M_PI / 180.0), 1e-6) * METRES_PER_DEGREE;
-	best2 = max_m * max_m;
-	/* the query's cell, possibly outside the raster */
-	qc = (int64) floor((x - idx->minx) * idx->icw);
-	qr = (int64) floor((y - idx->miny) * idx->ich);
-	step = Min(idx->cw * kx, idx->ch * ky);
-	reach = Max(Max(Abs(qc), Abs(idx->nx - qc)), Max(Abs(qr), Abs(idx->ny - qr))) + 1;
-
-	/* rings of cells around the query, nearest first */
-	for (int64 r = 0; r <= reach; r++)
-	{
-		double		lower = (r > 0 ? (r - 1) * step : 0);
-
-		if (lower * lower > best2)
-			break;
-		for (int64 row = qr - r; row <= qr + r; row++)
-		{
-			/* far from every grid the rings are many and wide */
-			CHECK_FOR_INTERRUPTS();
-			if (row < 0 || row >= idx->ny)
-				continue;
-			for (int64 col = qc - r; col <= qc + r; col++)
-			{
-				uint32		cell;
-
-				if (col < 0 || col >= idx->nx)
-					continue;
-				/* only the ring's border cells */
-				if (row != qr - r && row != qr + r && col != qc - r)
-					col = qc + r;
-				if (col < 0 || col >= idx->nx)
-					continue;
-				cell = (uint32) (row * idx->nx + col);
-				for (uint32 i = idx->cell_start[cell]; i < idx->cell_start[cell + 1]; i++)
-				{
-					const GridIndexEntry *e = &idx->entries[i];
-
-					for (uint32 j = 0; j < e->nedges; j++)
-					{
-						const double *p = idx->xy + 2 * (int64) idx->edges[e->edge_start + j];
-						double		d2 = SegDist2(x, y, p[0], p[1], p[2], p[3], kx, ky);
-
-						if (d2 < best2 || (d2 == best2 && best_poly >= 0 && e->poly < best_poly)
-							|| (d2 <= best2 && best_poly < 0))
-						{
-							best2 = d2;
-							best_poly = e->poly;
-						}
-					}
-				}
-			}
-		}
-	}
-	if (best_poly < 0)
+	ns.idx = idx;
+	ns.y = y;
+	ns.kx = fabs(y) >= 90 ? 0 : Max(cos(y * M_PI / 180.0), 0.0) * METRES_PER_DEGREE;
+	ns.ky = METRES_PER_DEGREE;
+	ns.best2 = max_m * max_m;
+	ns.best_poly = -1;
+	NearestFrom(&ns, x);
+	NearestFrom(&ns, x - 360);
+	NearestFrom(&ns, x + 360);
+	if (ns.best_poly < 0)
 		return false;
-	*grid_id = idx->grid_ids[best_poly];
-	*dist_m = sqrt(best2);
+	*grid_id = idx->grid_ids[ns.best_poly];
+	*dist_m = sqrt(ns.best2);
 	return true;
 }

@@ -80,7 +80,8 @@ extern bool GridIndexLookup(const GridIndex *idx, double x, double y, int32 *gri
  * The grid nearest to (x, y) within max_m metres (0 when a grid covers the
  * point); ties go to the lowest grid_id.  Distances are measured on a
  * sphere of the mean Earth radius through a local equirectangular
- * projection at the point's latitude.
+ * projection at the point's latitude, wrapping at the antimeridian.  The
+ * work is bounded by the cells within max_m, and by the raster's cells.
  */
 extern bool GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 							 int32 *grid_id, double *dist_m);
