@@ -10,7 +10,9 @@
  * reference point of the cell lies inside the polygon.  A point is inside
  * when the reference point is, flipped once for every edge that the segment
  * from the point to the reference point crosses; that segment stays inside
- * the cell, so only the cell's edges are tested.
+ * the cell, so only the cell's edges are tested.  A reference point that
+ * lies on an edge stands for the point displaced by an infinitely small
+ * (eps, eps^2), which lies on none, so every cell has one.
  *
  * This file has no knowledge of PostgreSQL catalogs or PostGIS: it takes
  * rings of coordinates and answers queries.  It allocates in
@@ -25,7 +27,7 @@ typedef struct GridIndexEntry
 	uint32		edge_start;		/* first of nedges in GridIndex.edges */
 	uint32		nedges;			/* 0: the polygon covers the whole cell */
 	uint8		ref_inside;		/* is the cell's reference point inside */
-	uint8		ref_k;			/* which reference point (see GridRefPoint) */
+	uint8		ref_k;			/* which candidate reference point (GridRefPoint) */
 } GridIndexEntry;
 
 typedef struct GridIndex
