@@ -6,13 +6,15 @@
  * The index is a uniform raster of cells over the bounding box of all grids.
  * For every cell it lists the polygons that touch it, in ascending grid_id
  * order.  A polygon that covers the whole cell is marked "full"; otherwise
- * the entry carries the polygon's edges that touch the cell and whether a
- * reference point of the cell lies inside the polygon.  A point is inside
- * when the reference point is, flipped once for every edge that the segment
- * from the point to the reference point crosses; that segment stays inside
- * the cell, so only the cell's edges are tested.  A reference point that
- * lies on an edge stands for the point displaced by an infinitely small
- * (eps, eps^2), which lies on none, so every cell has one.
+ * the entry carries the polygon's edges that cross the cell (each edge is
+ * listed in the cells it crosses, not in every cell of its bounding box)
+ * and whether a reference point of the cell lies inside the polygon.  A
+ * point is inside when the reference point is, flipped once for every edge
+ * that the segment from the point to the reference point crosses; that
+ * segment stays inside the cell, so only the cell's edges are tested.  A
+ * reference point that lies on an edge stands for the point displaced by
+ * an infinitely small (eps, eps^2), which lies on none, so every cell has
+ * one.
  *
  * This file has no knowledge of PostgreSQL catalogs or PostGIS: it takes
  * rings of coordinates and answers queries.  It allocates in
