@@ -19,7 +19,7 @@ DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Every regression test stands alone: each creates the extension itself.
-REGRESS      = init version model worldgen grid coverage assign lifecycle privileges security routing agg pricing
+REGRESS      = init version model worldgen grid grid_stress coverage assign lifecycle privileges security routing agg pricing
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 ISOLATION    = last_unit one_active grid_invalidation dealer_cache assign_race lifecycle_race price_change
 ISOLATION_OPTS = --inputdir=test

@@ -6,11 +6,15 @@
  * The index is a uniform raster of cells over the bounding box of all grids.
  * For every cell it lists the polygons that touch it, in ascending grid_id
  * order.  A polygon that covers the whole cell is marked "full"; otherwise
- * the entry carries the polygon's edges that touch the cell and whether a
- * reference point of the cell lies inside the polygon.  A point is inside
- * when the reference point is, flipped once for every edge that the segment
- * from the point to the reference point crosses; that segment stays inside
- * the cell, so only the cell's edges are tested.
+ * the entry carries the polygon's edges that cross the cell (each edge is
+ * listed in the cells it crosses, not in every cell of its bounding box)
+ * and whether a reference point of the cell lies inside the polygon.  A
+ * point is inside when the reference point is, flipped once for every edge
+ * that the segment from the point to the reference point crosses; that
+ * segment stays inside the cell, so only the cell's edges are tested.  A
+ * reference point that lies on an edge stands for the point displaced by
+ * an infinitely small (eps, eps^2), which lies on none, so every cell has
+ * one.
  *
  * This file has no knowledge of PostgreSQL catalogs or PostGIS: it takes
  * rings of coordinates and answers queries.  It allocates in
@@ -25,7 +29,7 @@ typedef struct GridIndexEntry
 	uint32		edge_start;		/* first of nedges in GridIndex.edges */
 	uint32		nedges;			/* 0: the polygon covers the whole cell */
 	uint8		ref_inside;		/* is the cell's reference point inside */
-	uint8		ref_k;			/* which reference point (see GridRefPoint) */
+	uint8		ref_k;			/* which candidate reference point (GridRefPoint) */
 } GridIndexEntry;
 
 typedef struct GridIndex
@@ -80,7 +84,8 @@ extern bool GridIndexLookup(const GridIndex *idx, double x, double y, int32 *gri
  * The grid nearest to (x, y) within max_m metres (0 when a grid covers the
  * point); ties go to the lowest grid_id.  Distances are measured on a
  * sphere of the mean Earth radius through a local equirectangular
- * projection at the point's latitude.
+ * projection at the point's latitude, wrapping at the antimeridian.  The
+ * work is bounded by the cells within max_m, and by the raster's cells.
  */
 extern bool GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 							 int32 *grid_id, double *dist_m);
