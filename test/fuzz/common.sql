@@ -81,8 +81,10 @@ CREATE TABLE fuzz.tally (
 	failed		bigint NOT NULL DEFAULT 0,
 	call_ms		float8 NOT NULL DEFAULT 0,
 	max_ms		float8 NOT NULL DEFAULT 0,
+	skipped		bigint NOT NULL DEFAULT 0,
 	PRIMARY KEY (family, entry_no)
 );
+
 INSERT INTO fuzz.tally (family, entry_no) SELECT family, entry_no FROM fuzz.entry;
 
 CREATE TABLE fuzz.failure (
@@ -103,6 +105,25 @@ CREATE TABLE fuzz.conf (name text PRIMARY KEY, value text NOT NULL);
 
 CREATE FUNCTION fuzz.conf(n text) RETURNS text LANGUAGE sql STABLE
 	AS $$ SELECT value FROM fuzz.conf WHERE name = n $$;
+
+/*
+ * Kinds of input that ran into statement_timeout: once an entry point has
+ * been cancelled `slow_cap` times on one kind of input (a point at a pole,
+ * say), its later inputs of that kind are skipped -- counted, not run --
+ * so that one slow path, reported, does not eat the run.
+ */
+CREATE TABLE fuzz.slow (
+	family		text NOT NULL,
+	entry_no	int NOT NULL,
+	kind		text NOT NULL,
+	timeouts	int NOT NULL,
+	PRIMARY KEY (family, entry_no, kind)
+);
+
+CREATE FUNCTION fuzz.skip_slow(family text, entry int, kind text) RETURNS boolean
+	LANGUAGE sql STABLE
+	AS $$ SELECT coalesce((SELECT s.timeouts >= fuzz.conf('slow_cap')::int FROM fuzz.slow s
+						   WHERE s.family = skip_slow.family AND s.entry_no = entry AND s.kind = skip_slow.kind), false) $$;
 
 ------------------------------------------------------------------------
 -- random streams
@@ -240,61 +261,89 @@ DECLARE
 	fails bigint[];
 	ms float8[];
 	mx float8[];
+	skips bigint[];
 	outs fuzz.out[];
 	o fuzz.out;
+	failed fuzz.out[] := '{}';
+	failed_at bigint[] := '{}';
 	i bigint := first;
 	e int;
 	t0 timestamptz;
 BEGIN
 	SELECT array_agg(t.calls ORDER BY t.entry_no), array_agg(0::bigint ORDER BY t.entry_no)
 	  INTO ncalls, oks FROM fuzz.tally t WHERE t.family = run.family;
-	docs := oks; fails := oks; ncalls0 := ncalls;
+	docs := oks; fails := oks; skips := oks; ncalls0 := ncalls;
 	ms := array_fill(0::float8, ARRAY[n]);
 	mx := ms;
 	PERFORM fuzz.family_begin(family);
-	WHILE i <= last LOOP
-		EXIT WHEN i > first AND clock_timestamp() - statement_timestamp() > budget;
-		e := 1 + (i % n)::int;
-		IF ncalls[e] < target[e] THEN
-			t0 := clock_timestamp();
-			BEGIN
-				PERFORM fuzz.seed_call(seed, family, i);
-				outs := fuzz.family_step(family, seed, i, e);
-			EXCEPTION WHEN query_canceled OR SQLSTATE 'FZ001' THEN
-				-- cancelled: in a call (FZ001, its SQL in the message) or in the harness
-				IF i > first THEN
-					EXIT;		-- retried first in the next statement
+	BEGIN
+		WHILE i <= last LOOP
+			EXIT WHEN i > first AND clock_timestamp() - statement_timestamp() > budget;
+			e := 1 + (i % n)::int;
+			IF ncalls[e] < target[e] THEN
+				t0 := clock_timestamp();
+				IF current_setting('fuzz.trace', true) = 'on' THEN
+					PERFORM set_config('fuzz.call', i::text, false);
 				END IF;
-				outs := ARRAY[ROW(e, 2, extract(epoch FROM clock_timestamp() - t0) * 1000,
-								  format('cancelled by statement_timeout after %s ms%s',
-										 round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric),
-										 CASE WHEN SQLSTATE = 'FZ001' THEN '' ELSE ' (in the oracle)' END),
-								  CASE WHEN SQLSTATE = 'FZ001' THEN SQLERRM END, 'an answer within the timeout',
-								  'error 57014', 1)::fuzz.out];
-			END;
-			FOREACH o IN ARRAY outs LOOP
-				ncalls[o.entry] := ncalls[o.entry] + coalesce(o.n, 1);
-				ms[o.entry] := ms[o.entry] + coalesce(o.ms, 0);
-				mx[o.entry] := greatest(mx[o.entry], o.ms / coalesce(o.n, 1));
-				CASE o.outcome
-					WHEN 0 THEN oks[o.entry] := oks[o.entry] + coalesce(o.n, 1);
-					WHEN 1 THEN docs[o.entry] := docs[o.entry] + coalesce(o.n, 1);
-					ELSE
-						fails[o.entry] := fails[o.entry] + 1;
-						INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, expected, got, ms)
-						VALUES (family, seed, i,
-								(SELECT x.name FROM fuzz.entry x WHERE x.family = run.family AND x.entry_no = o.entry),
-								o.kind, o.sql, o.expected, o.got, o.ms);
-				END CASE;
-			END LOOP;
-		END IF;
-		i := i + 1;
+				BEGIN
+					PERFORM fuzz.seed_call(seed, family, i);
+					outs := fuzz.family_step(family, seed, i, e);
+				EXCEPTION WHEN query_canceled OR SQLSTATE 'FZ001' THEN
+					-- cancelled: in a call (FZ001, its SQL in the message) or in its oracle
+					IF i > first THEN
+						EXIT;		-- retried first in the next statement
+					END IF;
+					outs := ARRAY[ROW(e, 2, extract(epoch FROM clock_timestamp() - t0) * 1000,
+									  format('cancelled by statement_timeout after %s ms%s',
+											 round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric),
+											 CASE WHEN SQLSTATE = 'FZ001' THEN '' ELSE ' (in the oracle)' END),
+									  CASE WHEN SQLSTATE = 'FZ001' THEN SQLERRM END, 'an answer within the timeout',
+									  'error 57014', 1)::fuzz.out];
+				END;
+				FOREACH o IN ARRAY outs LOOP
+					IF o.outcome = 3 THEN		-- skipped: see fuzz.slow
+						skips[o.entry] := skips[o.entry] + 1;
+						CONTINUE;
+					END IF;
+					ncalls[o.entry] := ncalls[o.entry] + coalesce(o.n, 1);
+					ms[o.entry] := ms[o.entry] + coalesce(o.ms, 0);
+					mx[o.entry] := greatest(mx[o.entry], o.ms / coalesce(o.n, 1));
+					CASE o.outcome
+						WHEN 0 THEN oks[o.entry] := oks[o.entry] + coalesce(o.n, 1);
+						WHEN 1 THEN docs[o.entry] := docs[o.entry] + coalesce(o.n, 1);
+						ELSE
+							fails[o.entry] := fails[o.entry] + 1;
+							failed := failed || o;
+							failed_at := failed_at || i;
+							IF o.kind LIKE 'cancelled by statement_timeout%' THEN
+								-- the kind of input: the comment that ends the call's SQL, if any
+								INSERT INTO fuzz.slow VALUES (family, o.entry, coalesce(substring(o.sql FROM ' -- ([a-z/+]+)$'), '*'), 1)
+								ON CONFLICT ON CONSTRAINT slow_pkey DO UPDATE SET timeouts = fuzz.slow.timeouts + 1;
+							END IF;
+					END CASE;
+				END LOOP;
+			END IF;
+			i := i + 1;
+		END LOOP;
+	EXCEPTION WHEN query_canceled THEN
+		-- statement_timeout fired between calls, in the harness's own work:
+		-- the call before returned late (the judge saw how late); the calls
+		-- counted so far stand, and the next statement goes on from here
+		NULL;
+	END;
+	FOR k IN 1..cardinality(failed) LOOP
+		o := failed[k];
+		INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, expected, got, ms)
+		VALUES (family, seed, failed_at[k],
+				(SELECT x.name FROM fuzz.entry x WHERE x.family = run.family AND x.entry_no = o.entry),
+				o.kind, o.sql, o.expected, o.got, o.ms);
 	END LOOP;
 	PERFORM fuzz.family_end(family, seed, i - 1);
 	UPDATE fuzz.tally t
-	   SET calls = t.calls + ncalls[t.entry_no] - ncalls0[t.entry_no], ok = t.ok + oks[t.entry_no], documented = t.documented + docs[t.entry_no],
-		   failed = t.failed + fails[t.entry_no], call_ms = t.call_ms + ms[t.entry_no],
-		   max_ms = greatest(t.max_ms, mx[t.entry_no])
+	   SET calls = t.calls + ncalls[t.entry_no] - ncalls0[t.entry_no], ok = t.ok + oks[t.entry_no],
+		   documented = t.documented + docs[t.entry_no], failed = t.failed + fails[t.entry_no],
+		   call_ms = t.call_ms + ms[t.entry_no], max_ms = greatest(t.max_ms, mx[t.entry_no]),
+		   skipped = t.skipped + skips[t.entry_no]
 	 WHERE t.family = run.family;
 	RETURN i;
 END
@@ -374,7 +423,12 @@ CREATE FUNCTION fuzz.trace(sql text) RETURNS void
 	AS $$
 BEGIN
 	IF current_setting('fuzz.trace', true) = 'on' THEN
-		RAISE WARNING 'fuzz call: %', sql;
+		RAISE WARNING 'fuzz call % : %', current_setting('fuzz.call', true), sql;
 	END IF;
 END
 $$;
+
+-- a long text for the summary: its start, and how long it is
+CREATE FUNCTION fuzz.cut(t text) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	AS $$ SELECT CASE WHEN length(t) <= 1500 THEN t ELSE left(t, 1500) || format('... (%s characters)', length(t)) END $$;
