@@ -36,40 +36,41 @@ CREATE TABLE fuzz.entry (
 	entry_no	int NOT NULL,
 	name		text NOT NULL,
 	documented	text[] NOT NULL,
+	weight		int NOT NULL DEFAULT 1,		-- its share of the call numbers (see fuzz.run)
 	PRIMARY KEY (family, entry_no),
 	UNIQUE (family, name)
 );
 INSERT INTO fuzz.entry VALUES
 	-- "not a point or empty (22023), SRID other than 4326 (22023), NaN or out-of-range lon/lat (22003)"
-	('grid', 1, 'o2o_grid_of(geometry)', '{22023,22003}'),
-	('grid', 2, 'o2o_grid_of(lon, lat)', '{22003}'),
+	('grid', 1, 'o2o_grid_of(geometry)', '{22023,22003}', 256),
+	('grid', 2, 'o2o_grid_of(lon, lat)', '{22003}', 256),
 	-- "... A negative, NaN or infinite distance is 22023."
-	('grid', 3, 'o2o_grid_nearest', '{22023,22003}'),
+	('grid', 3, 'o2o_grid_nearest', '{22023,22003}', 4),
 	-- grid rows: invalid, empty or out-of-range geometry 23514, SRID or type 22023, keys 23505
-	('grid', 4, 'o2o.grid DML + lookups', '{23514,22023,23505}'),
-	('agg', 1, 'o2o_best', '{22023}'),
-	('agg', 2, 'o2o_topk', '{22023}'),
-	('agg', 3, 'o2o_fairness', '{22023}'),
-	('price', 1, 'o2o_national_price', '{O2003}'),
+	('grid', 4, 'o2o.grid DML + lookups', '{23514,22023,23505}', 1),
+	('agg', 1, 'o2o_best', '{22023}', 1),
+	('agg', 2, 'o2o_topk', '{22023}', 1),
+	('agg', 3, 'o2o_fairness', '{22023}', 1),
+	('price', 1, 'o2o_national_price', '{O2003}', 16),
 	-- price periods: price <= 0 or valid_to <= valid_from 23514, overlap 23P01, keys 23505/23503
-	('price', 2, 'o2o.national_price DML', '{23514,23P01,23505,23503}'),
-	('life', 1, 'o2o_candidates', '{O2005,22023}'),
-	('life', 2, 'o2o_assign', '{O2005,O2006}'),
-	('life', 3, 'o2o_assign_pending', '{22023}'),
-	('life', 4, 'o2o_decline', '{O2005,O2006,22004}'),
-	('life', 5, 'o2o_cancel', '{O2005,O2006,22004}'),
-	('life', 6, 'o2o_complete', '{O2005,O2006,22004,O2010}'),
+	('price', 2, 'o2o.national_price DML', '{23514,23P01,23505,23503}', 1),
+	('life', 1, 'o2o_candidates', '{O2005,22023}', 1),
+	('life', 2, 'o2o_assign', '{O2005,O2006}', 1),
+	('life', 3, 'o2o_assign_pending', '{22023}', 1),
+	('life', 4, 'o2o_decline', '{O2005,O2006,22004}', 1),
+	('life', 5, 'o2o_cancel', '{O2005,O2006,22004}', 1),
+	('life', 6, 'o2o_complete', '{O2005,O2006,22004,O2010}', 1),
 	-- "out-of-range values are refused (22023)"; a misspelt setting 42602
-	('life', 7, 'SET o2o_route.*', '{22023,42602}'),
-	-- not a call: the invariants, checked after each statement (target 0: never in the rotation)
-	('life', 8, 'invariants, derived columns', '{}'),
-	('dml', 1, 'o2o.dealer DML', '{23514,23505,23503,22023,O2001}'),
-	('dml', 2, 'o2o.orders DML', '{23514,23505,23503,22023,O2007,O2008,O2009}'),
-	('dml', 3, 'o2o.stock DML', '{23514,23505,23503}'),
-	('dml', 4, 'o2o.installer DML', '{23514,23505,23503}'),
-	('dml', 5, 'o2o.installer_day DML', '{23514,23505,23503,O2004}'),
-	('dml', 6, 'o2o.order_event DML', '{O2002,23503}'),
-	('dml', 7, 'invariants, derived columns', '{}');
+	('life', 7, 'SET o2o_route.*', '{22023,42602}', 1),
+	-- not a call: the invariants, checked after each statement (weight 0: never in the rotation)
+	('life', 8, 'invariants, derived columns', '{}', 0),
+	('dml', 1, 'o2o.dealer DML', '{23514,23505,23503,22023,O2001}', 1),
+	('dml', 2, 'o2o.orders DML', '{23514,23505,23503,22023,O2007,O2008,O2009}', 1),
+	('dml', 3, 'o2o.stock DML', '{23514,23505,23503}', 1),
+	('dml', 4, 'o2o.installer DML', '{23514,23505,23503}', 1),
+	('dml', 5, 'o2o.installer_day DML', '{23514,23505,23503,O2004}', 1),
+	('dml', 6, 'o2o.order_event DML', '{O2002,23503}', 1),
+	('dml', 7, 'invariants, derived columns', '{}', 0);
 
 -- the calls made, per entry point (summed over batches)
 CREATE TABLE fuzz.tally (
@@ -242,7 +243,9 @@ $$;
  * of it), or call `last`.  Returns the number of the next call; the driver
  * starts the next statement there.
  *
- * Call i is the step of entry point 1 + i % n (a balanced rotation); an
+ * Call i is the step of the entry point that owns slot i % W of a
+ * rotation of W slots, each entry point holding as many as its weight (the
+ * cheap ones more, so that they are not held back by the dear ones); an
  * entry point that has made its calls is skipped.  A call cancelled by
  * statement_timeout is retried as the first call of the next statement,
  * where it has the whole timeout; cancelled there, it fails.
@@ -253,6 +256,7 @@ CREATE FUNCTION fuzz.run(family text, seed bigint, first bigint, last bigint, ta
 	AS $$
 DECLARE
 	n int := (SELECT count(*) FROM fuzz.entry e WHERE e.family = run.family);
+	slots int[] := fuzz.slots(family);
 	budget interval := make_interval(secs => fuzz.conf('timeout_ms')::float8 / 2000);
 	ncalls bigint[];
 	ncalls0 bigint[];
@@ -279,7 +283,7 @@ BEGIN
 	BEGIN
 		WHILE i <= last LOOP
 			EXIT WHEN i > first AND clock_timestamp() - statement_timestamp() > budget;
-			e := 1 + (i % n)::int;
+			e := slots[1 + (i % cardinality(slots))::int];
 			IF ncalls[e] < target[e] THEN
 				t0 := clock_timestamp();
 				IF current_setting('fuzz.trace', true) = 'on' THEN
@@ -348,6 +352,20 @@ BEGIN
 	RETURN i;
 END
 $$;
+
+-- the rotation of a family: entry_no of each slot, the entries interleaved
+CREATE FUNCTION fuzz.slots(family text) RETURNS int[]
+	LANGUAGE sql STABLE
+	AS $$
+	SELECT array_agg(e.entry_no ORDER BY (k - 0.5) / e.weight, e.entry_no)
+	  FROM fuzz.entry e, generate_series(1, e.weight) k
+	 WHERE e.family = slots.family
+$$;
+
+-- the entry point of call i
+CREATE FUNCTION fuzz.slot_of(family text, i bigint) RETURNS int
+	LANGUAGE sql STABLE
+	AS $$ SELECT (fuzz.slots(family))[1 + (i % cardinality(fuzz.slots(family)))::int] $$;
 
 -- whether every entry point of the family has made its calls
 CREATE FUNCTION fuzz.done(family text, target bigint[]) RETURNS boolean

@@ -141,10 +141,10 @@ wait_server() {
 record_crash() {	# record_crash DB FAMILY CALL SQL OUTPUT
 	psql_q -d "$1" -v sql="$4" -v got="$5" >/dev/null <<SQL
 INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, got)
-VALUES ('$2', $SEED, $3, (SELECT name FROM fuzz.entry WHERE family = '$2' AND entry_no = 1 + $3 % (SELECT count(*) FROM fuzz.entry WHERE family = '$2')),
+VALUES ('$2', $SEED, $3, (SELECT name FROM fuzz.entry WHERE family = '$2' AND entry_no = fuzz.slot_of('$2', $3)),
 		'the server crashed (connection lost)', :'sql', :'got');
 UPDATE fuzz.tally SET calls = calls + 1, failed = failed + 1
- WHERE family = '$2' AND entry_no = 1 + $3 % (SELECT count(*) FROM fuzz.entry WHERE family = '$2');
+ WHERE family = '$2' AND entry_no = fuzz.slot_of('$2', $3);
 SQL
 }
 
