@@ -392,10 +392,11 @@ $$;
 /*
  * A random grid, inserted and rolled back, with lookups around it: squares,
  * slivers down to centimetres, triangles, holes, two parts; anywhere (over
- * the country, the poles, the antimeridian); with ids below, between and
- * above the existing ones, 0 and negative; sometimes invalid.  After the
- * insert, points on and around it must get PostGIS's grid, and a dealer
- * moved into it the grid PostGIS says.
+ * the country, against the antimeridian and the poles); with ids below,
+ * between and above the existing ones, 0 and negative; sometimes invalid.
+ * After the insert, points on and around it must get PostGIS's grid, a
+ * dealer placed in it the grid PostGIS says, and points up to 0.05 degrees
+ * away (across the antimeridian too) PostGIS's nearest grid.
  */
 CREATE FUNCTION fuzz.grid_dml_step() RETURNS fuzz.out
 	LANGUAGE plpgsql
@@ -425,6 +426,7 @@ DECLARE
 	want int;
 	bad text;
 	c record;
+	maxm float8;
 BEGIN
 	SELECT * INTO w FROM fuzz.world;
 	-- where
@@ -437,7 +439,16 @@ BEGIN
 	s := power(10, -random() * 4) * 0.5;		-- 0.5 degrees down to 50 micro-degrees
 	a := random() * pi();
 	shape := fuzz.pick(ARRAY['square', 'sliver', 'sliver', 'triangle', 'holed', 'two parts', 'bowtie',
-							 'out of range', 'empty', 'polygon', 'srid']);
+							 'out of range', 'empty', 'polygon', 'srid', 'map edge']);
+	IF shape = 'map edge' THEN
+		-- a square against the antimeridian, or at a pole
+		CASE fuzz.ri(1, 3)
+			WHEN 1 THEN cx := 180 - s; cy := random() * 170 - 85;
+			WHEN 2 THEN cx := -180; cy := random() * 170 - 85;
+			ELSE cx := random() * 359 - 180; cy := CASE WHEN random() < 0.5 THEN 90 - s ELSE -90 END;
+		END CASE;
+		shape := 'square';
+	END IF;
 	CASE shape
 		WHEN 'square', 'polygon', 'srid', 'out of range' THEN
 			wkt := format('POLYGON((%s %s,%s %s,%s %s,%s %s,%s %s))', cx, cy, cx + s, cy, cx + s, cy + s, cx, cy + s, cx, cy);
@@ -469,6 +480,11 @@ BEGIN
 		wkt := replace(wkt, format('%s %s', cx, cy), format('%s %s', 180.5, cy));
 	END IF;
 	geom := ST_SetSRID(wkt::geometry, CASE WHEN shape = 'srid' THEN 3857 ELSE 4326 END);
+	IF shape IN ('square', 'triangle', 'holed', 'two parts') THEN
+		-- edges of at most 0.002 degrees: PostGIS's great circles (the nearest-grid
+		-- oracle) stay within centimetres of o2o's straight lon/lat edges
+		geom := ST_Segmentize(geom, 0.002);
+	END IF;
 	IF shape <> 'polygon' THEN
 		geom := ST_Multi(geom);
 	END IF;
@@ -476,6 +492,7 @@ BEGIN
 	-- now and then the new grid is the only one: the index is sized by it alone
 	IF fuzz.chance(0.05) THEN
 		DELETE FROM o2o.grid;
+		DELETE FROM fuzz.ggeog;
 		sql := 'DELETE FROM o2o.grid; ';
 	ELSE
 		sql := '';
@@ -505,6 +522,11 @@ BEGIN
 		ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
 		res := fuzz.judge(4, 'grid', ms, sql, errs IS NULL, errs, true, NULL, NULL, st, msg);
 		IF st IS NULL AND res.outcome = 0 THEN
+			-- the nearest-grid oracle knows the new grid too (undone with it)
+			INSERT INTO fuzz.ggeog
+			SELECT id, geom::geography, x.centre,
+				   (SELECT max(ST_Distance(x.centre, d.geom::geography, false)) FROM ST_DumpPoints(geom) d) + 1
+			  FROM (SELECT ST_Centroid(geom)::geography AS centre) x;
 			-- lookups on and around the new grid, and a dealer moved into it
 			FOR k IN 1..8 LOOP
 				SELECT ST_X(d.geom), ST_Y(d.geom) INTO lon, lat FROM ST_DumpPoints(geom) d
@@ -561,6 +583,34 @@ BEGIN
 						EXIT;
 					END IF;
 					st := NULL;
+				END IF;
+			END LOOP;
+			-- the nearest grid from points around it, also across the antimeridian
+			FOR k IN 1..2 LOOP
+				EXIT WHEN res.outcome = 2 OR shape NOT IN ('square', 'triangle', 'holed', 'two parts');
+				SELECT ST_X(d.geom), ST_Y(d.geom) INTO lon, lat FROM ST_DumpPoints(geom) d ORDER BY random() LIMIT 1;
+				a := random() * 2 * pi();
+				lon := lon + cos(a) * 0.05 * random();
+				lat := least(90, greatest(-90, lat + sin(a) * 0.05 * random()));
+				lon := CASE WHEN lon > 180 THEN lon - 360 WHEN lon < -180 THEN lon + 360 ELSE lon END;
+				maxm := fuzz.pick(ARRAY[1000, 5000, 20000, 100000]);
+				-- near a pole, the kind of input that fuzz.slow may have put aside
+				CONTINUE WHEN abs(lat) >= 89 AND fuzz.skip_slow('grid', 4, 'pole');
+				bad := format('; SELECT o2o_grid_nearest(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)%s', fuzz.lit(lon), fuzz.lit(lat),
+							  maxm, CASE WHEN abs(lat) >= 89 THEN ' -- pole' ELSE '' END);
+				got := NULL;
+				t0 := clock_timestamp();
+				BEGIN
+					got := o2o_grid_nearest(ST_SetSRID(ST_MakePoint(lon, lat), 4326), maxm);
+				EXCEPTION WHEN query_canceled THEN
+					RAISE SQLSTATE 'FZ001' USING MESSAGE = sql || bad;
+				WHEN OTHERS THEN
+					st := SQLSTATE; msg := SQLERRM;
+				END;
+				ms := ms + extract(epoch FROM clock_timestamp() - t0) * 1000;
+				c := fuzz.nearest_ok(lon, lat, maxm, got);
+				IF st IS NOT NULL OR NOT c.ok THEN
+					res := fuzz.judge(4, 'grid', ms, sql || bad, true, NULL, c.ok, c.expected, coalesce(got::text, 'NULL'), st, msg);
 				END IF;
 			END LOOP;
 			res.ms := ms;
