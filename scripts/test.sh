@@ -78,6 +78,9 @@ bash test/cluster/dump_restore.sh; record "dump and restore" $?
 say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
 bash test/cluster/stress.sh; record "stress run and invariants" $?
 
+say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
+bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
+
 bash scripts/cluster.sh stop
 trap - EXIT
 echo
