@@ -35,6 +35,25 @@ CREATE TRIGGER dealer_region_moved
 	FOR EACH ROW WHEN (OLD.region_id IS DISTINCT FROM NEW.region_id OR OLD.grid_id IS DISTINCT FROM NEW.grid_id)
 	EXECUTE FUNCTION o2o._dealer_region_moved();
 
+-- derived columns follow the dealer also when an UPDATE sets them
+DROP TRIGGER stock_derive ON o2o.stock;
+DROP TRIGGER installer_region ON o2o.installer;
+DROP TRIGGER assignment_region ON o2o.assignment;
+CREATE TRIGGER stock_derive BEFORE INSERT OR UPDATE OF dealer_id, region_id, grid_id ON o2o.stock
+	FOR EACH ROW EXECUTE FUNCTION o2o._stock_derive();
+CREATE TRIGGER installer_region BEFORE INSERT OR UPDATE OF dealer_id, region_id ON o2o.installer
+	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
+CREATE TRIGGER assignment_region BEFORE INSERT OR UPDATE OF dealer_id, region_id ON o2o.assignment
+	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
+UPDATE o2o.stock s SET region_id = d.region_id, grid_id = d.grid_id
+  FROM o2o.dealer d WHERE d.dealer_id = s.dealer_id
+   AND (s.region_id, s.grid_id) IS DISTINCT FROM (d.region_id, d.grid_id);
+UPDATE o2o.installer i SET region_id = d.region_id
+  FROM o2o.dealer d WHERE d.dealer_id = i.dealer_id AND i.region_id IS DISTINCT FROM d.region_id;
+
+-- grid ids are not negative: the C code's lookups keep -1 for "no grid"
+ALTER TABLE o2o.grid ADD CONSTRAINT grid_id_not_negative CHECK (grid_id >= 0);
+
 -- the life-cycle functions ask src/orderstate.c whether a step is allowed
 CREATE FUNCTION o2o._order_step(order_id bigint, status text, step text) RETURNS text
 	AS 'MODULE_PATHNAME', 'o2o_order_step'

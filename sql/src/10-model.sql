@@ -11,6 +11,7 @@ CREATE TABLE o2o.grid (
 	region_id	int NOT NULL,
 	climate		text NOT NULL,
 	geom		geometry(MultiPolygon, 4326) NOT NULL,
+	CONSTRAINT grid_id_not_negative CHECK (grid_id >= 0),
 	CONSTRAINT grid_climate_check CHECK (climate IN ('north', 'south')),
 	CONSTRAINT grid_geom_not_empty CHECK (NOT ST_IsEmpty(geom)),
 	CONSTRAINT grid_geom_valid CHECK (ST_IsValid(geom)),

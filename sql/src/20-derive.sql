@@ -89,11 +89,14 @@ CREATE FUNCTION o2o._stock_derive() RETURNS trigger
 	LANGUAGE C;
 COMMENT ON FUNCTION o2o._stock_derive() IS 'internal trigger: region_id and grid_id of a stock row are its dealer''s';
 
-CREATE TRIGGER stock_derive BEFORE INSERT OR UPDATE OF dealer_id ON o2o.stock
+-- also when an UPDATE sets the derived columns themselves: they follow the
+-- dealer whatever the statement says (UPDATEs of other columns, such as a
+-- reservation's, do not fire them)
+CREATE TRIGGER stock_derive BEFORE INSERT OR UPDATE OF dealer_id, region_id, grid_id ON o2o.stock
 	FOR EACH ROW EXECUTE FUNCTION o2o._stock_derive();
-CREATE TRIGGER installer_region BEFORE INSERT OR UPDATE OF dealer_id ON o2o.installer
+CREATE TRIGGER installer_region BEFORE INSERT OR UPDATE OF dealer_id, region_id ON o2o.installer
 	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
-CREATE TRIGGER assignment_region BEFORE INSERT OR UPDATE OF dealer_id ON o2o.assignment
+CREATE TRIGGER assignment_region BEFORE INSERT OR UPDATE OF dealer_id, region_id ON o2o.assignment
 	FOR EACH ROW EXECUTE FUNCTION o2o._region_from_dealer();
 
 CREATE FUNCTION o2o._event_derive() RETURNS trigger

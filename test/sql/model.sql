@@ -208,7 +208,17 @@ SELECT 'assignment ' || a.assignment_id || ' ' || a.state, a.dealer_id, NULL, a.
 SELECT * FROM dealer_rows;
 UPDATE o2o.dealer SET location = 'SRID=4326;POINT(111.5 30.5)' WHERE dealer_id = 12;
 SELECT * FROM dealer_rows;
+-- setting a derived column does not make it lie (the fuzz harness found
+-- that it could until 0.5.0)
+UPDATE o2o.stock SET region_id = 777, grid_id = 2 WHERE dealer_id = 12;
+UPDATE o2o.installer SET region_id = -3 WHERE installer_id = 100;
+UPDATE o2o.assignment SET region_id = 0 WHERE dealer_id = 12 AND state = 'active';
+SELECT * FROM dealer_rows WHERE dealer_id = 12 AND row NOT LIKE 'booking%';
 DROP VIEW dealer_rows;
+-- grid ids are not negative (-1 means "no grid" inside the C code)
+INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
+ (-1, 'GN', 'Negative', 'Q', 'D', 'L', 8, 'south', 'SRID=4326;MULTIPOLYGON(((112 30,113 30,113 31,112 31,112 30)))');
+\echo :LAST_ERROR_SQLSTATE
 -- a grid with dealers cannot be deleted
 DELETE FROM o2o.grid WHERE grid_id = 1;
 \echo :LAST_ERROR_SQLSTATE
