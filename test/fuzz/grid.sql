@@ -503,7 +503,8 @@ BEGIN
 	IF ST_SRID(geom) <> 4326 OR GeometryType(geom) <> 'MULTIPOLYGON' THEN
 		errs := '{22023}';
 	ELSIF ST_IsEmpty(geom) OR NOT ST_IsValid(geom) OR ST_XMin(geom) < -180 OR ST_XMax(geom) > 180
-		  OR ST_YMin(geom) < -90 OR ST_YMax(geom) > 90 THEN
+		  OR ST_YMin(geom) < -90 OR ST_YMax(geom) > 90 OR id < 0 THEN
+		-- grid ids are not negative (grid_id_not_negative)
 		errs := '{23514}';
 	ELSIF EXISTS (SELECT 1 FROM o2o.grid g WHERE g.grid_id = id) THEN
 		errs := '{23505}';
