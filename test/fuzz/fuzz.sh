@@ -168,12 +168,18 @@ run_family() {	# run_family FAMILY
 			echo "stopped after FUZZ_SECONDS=$SECONDS_CAP s" >>"$log"
 			break
 		fi
-		out=$(PGOPTIONS="$RUNOPTS" timeout $(( TIMEOUT_MS / 1000 * 20 + 60 )) psql -X -q -At -v ON_ERROR_STOP=1 -d $db \
-			-c "SELECT fuzz.run('$fam', $SEED, $next, $LAST, '$tgt')" 2>&1)
+		# the statement of calls under statement_timeout; then, in a statement
+		# of its own without it, the checks of the whole world (fuzz.family_end)
+		out=$(PGOPTIONS="$RUNOPTS" timeout $(( TIMEOUT_MS / 1000 * 20 + 60 )) psql -X -q -At -v ON_ERROR_STOP=1 -d $db 2>&1 <<SQL
+SELECT fuzz.run('$fam', $SEED, $next, $LAST, '$tgt') AS next \gset
+SET statement_timeout = 0;
+SELECT fuzz.family_end('$fam', $SEED, :next - 1);
+SELECT :next, fuzz.done('$fam', '$tgt');
+SQL
+)
 		rc=$?
 		if [ $rc = 0 ]; then
-			next=$out
-			done=$(psql_q -d $db -c "SELECT fuzz.done('$fam', '$tgt')")
+			read -r next done <<<"$(tail -1 <<<"$out" | tr '|' ' ')"
 			[ "$done" = t ] && break
 			continue
 		fi
