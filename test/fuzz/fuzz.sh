@@ -253,7 +253,7 @@ for fam in $FAMILIES; do
 	# a family stopped short of its target: how fast it went, how long the target would take
 	wall=$(sed -n 's/^wall_s //p' "$OUT/$fam.log" | tail -1)
 	psql_q -d o2o_fuzz_$fam -v wall="${wall:-0}" -v tgt="$(targets "$fam")" <<'SQL'
-SELECT format('  %s: %s made %s calls in %s s (%s calls/s): %s calls would take about %s',
+SELECT format('  %s: %s made %s calls in %s s (%s calls/s, sharing the family''s time): %s calls would take at most %s',
 			  t.family, e.name, t.calls, round(:wall::numeric), round(t.calls / :wall::numeric),
 			  (:'tgt'::bigint[])[t.entry_no], (interval '1 second' * round((:'tgt'::bigint[])[t.entry_no] * :wall::numeric / t.calls)))
   FROM fuzz.tally t JOIN fuzz.entry e USING (family, entry_no)
