@@ -31,6 +31,7 @@ static const char *const reason_names[] = {
 	[REASON_NO_SLOT] = "no free slot",
 	[REASON_DECLINED] = "declined before",
 	[REASON_INACTIVE] = "inactive",
+	[REASON_NO_GRID] = "delivery point outside every grid",
 	[REASON_CLIMATE] = "model not sold in this climate zone",
 	[REASON_RESERVED_MEANWHILE] = "reserved meanwhile",
 	[REASON_BUSY] = "busy"

@@ -286,6 +286,8 @@ ApplyFilters(Ranking *r, Search *s)
 			c->reason = REASON_INACTIVE;
 		else if (c->excluded)
 			c->reason = REASON_DECLINED;
+		else if (o->grid_id < 0)
+			c->reason = REASON_NO_GRID; /* as o2o_assign: no grid, nobody */
 		else if (!o->climate_ok)
 			c->reason = REASON_CLIMATE;
 		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))

@@ -132,15 +132,21 @@ DECLARE
 	maxd float8 := current_setting('o2o_route.max_distance_m')::float8;
 	policy text := current_setting('o2o_route.cross_grid');
 	bad text;
+	gridless boolean;
 BEGIN
 	SELECT * INTO o FROM o2o.orders x WHERE x.order_id = oid;
+	-- o2o_grid_nearest is checked against PostGIS by the grid family
+	gridless := o2o_grid_nearest(o.location, current_setting('o2o_route.nearest_grid_m')::float8) IS NULL;
 	SELECT format('%s (dealer %s)', why, dealer_id) INTO bad
 	  FROM (SELECT x.dealer_id,
 				   CASE WHEN x.eligible <> (x.reason IS NULL) THEN 'eligible but a reason, or neither'
 						WHEN x.eligible <> (x.rank IS NOT NULL) THEN 'a rank iff eligible, broken'
 						WHEN x.reason IS NOT NULL AND x.reason NOT IN ('inactive', 'declined before',
 							 'model not sold in this climate zone', 'out of radius', 'no stock',
-							 'no installer with the skill', 'no free slot') THEN 'an unknown reason: ' || x.reason
+							 'no installer with the skill', 'no free slot', 'delivery point outside every grid')
+							 THEN 'an unknown reason: ' || x.reason
+						WHEN x.reason = 'delivery point outside every grid' AND NOT gridless THEN 'outside every grid, but the order has a grid'
+						WHEN x.eligible AND gridless THEN 'eligible, but the order is outside every grid'
 						WHEN d.dealer_id IS NULL THEN 'no such dealer'
 						WHEN x.grid_id IS DISTINCT FROM d.grid_id THEN format('grid_id %s, the dealer''s is %s', x.grid_id, d.grid_id)
 						WHEN abs(x.distance_m - fuzz.meters(o.location, d.location)) > 1e-6 * x.distance_m + 1e-3 THEN

@@ -250,6 +250,28 @@ REVOKE ALL ON ALL TABLES IN SCHEMA o2o FROM regress_o2o_reader;
 REVOKE ALL ON SCHEMA o2o FROM regress_o2o_reader;
 DROP ROLE regress_o2o_reader;
 
+-- beyond o2o_route.nearest_grid_m, no grid and nobody, whatever the policy:
+-- o2o_candidates agrees with o2o_assign (it used to rank dealer 40, 1.9 km
+-- away in grid 1, 957 m from its border, eligible while o2o_assign found the
+-- order outside every grid)
+BEGIN;
+INSERT INTO o2o.dealer (dealer_id, name, kind, location, service_radius_m, active)
+VALUES (40, 'Border', 'retailer', 'SRID=4326;POINT(109.01 30.5)', 30000, true);
+INSERT INTO o2o.stock (dealer_id, sku, on_hand) VALUES (40, 'FR-1', 5);
+INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price, created_at)
+VALUES (14, 'FR-1', 1, 'SRID=4326;POINT(108.99 30.5)', 2999, '2026-11-01 15:00+00');
+SET LOCAL o2o_route.nearest_grid_m = 500;
+SET LOCAL o2o_route.cross_grid = 'free';
+SELECT dealer_id, eligible, reason FROM o2o_candidates(14) WHERE dealer_id IN (10, 13, 40) ORDER BY dealer_id;
+SET LOCAL o2o_route.cross_grid = 'fallback';
+SELECT count(*) FILTER (WHERE eligible) AS eligible, count(*) AS considered FROM o2o_candidates(14);
+SELECT o2o_assign(14) AS dealer;
+SELECT grid_id, status, status_reason FROM o2o.orders WHERE order_id = 14;
+-- within reach, the same order belongs to grid 1 and dealer 40 serves it
+SET LOCAL o2o_route.nearest_grid_m = 5000;
+SELECT dealer_id, eligible, same_grid FROM o2o_candidates(14) WHERE rank = 1;
+ROLLBACK;
+
 -- pending orders in one call
 INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price)
 SELECT 100 + i, 'FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 2999 FROM generate_series(1, 5) i;

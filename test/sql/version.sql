@@ -31,3 +31,17 @@ SELECT o2o_route_version() IS NOT NULL AS agrees_again;
 -- settings under the o2o_route. prefix are reserved: a misspelt one is an error
 SET o2o_route.no_such_setting = 1;
 \echo :LAST_ERROR_SQLSTATE
+-- in a session that has not loaded the library yet, PostgreSQL keeps any
+-- o2o_route.* value as an unchecked placeholder; loading the library checks
+-- them: an invalid value is dropped (the default stays), a misspelt name is
+-- removed, each with a WARNING; then both are errors
+\c -
+SET o2o_route.weight_distance = 'abc';
+SET o2o_route.no_such_setting = 1;
+SHOW o2o_route.weight_distance;
+SELECT o2o_grid_of(0, 0) AS loads_the_library;
+SHOW o2o_route.weight_distance;
+SHOW o2o_route.no_such_setting;
+\echo :LAST_ERROR_SQLSTATE
+SET o2o_route.weight_distance = 'abc';
+\echo :LAST_ERROR_SQLSTATE
