@@ -165,3 +165,8 @@ awk '
 			100 * fill["o2o/1"] / tot["o2o/1"], 100 * fill["baseline/1"] / tot["baseline/1"], tot["o2o/1"]
 	}' "$TMP/bench_assign.txt"
 
+
+# the shared caches on the real-scale world (bench/shared.sh)
+echo
+say "shared caches: the real-scale world, the server with and without o2o_route preloaded"
+BENCH_SKIP_SETUP=1 bash bench/shared.sh

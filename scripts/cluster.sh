@@ -12,6 +12,13 @@ BINDIR=$("$PG_CONFIG" --bindir)
 DATA=$TMP/pgdata
 SOCK=$TMP/sock
 LOG=$TMP/postgres.log
+# bump when the configuration written below changes, so that running
+# clusters restart with it
+CONF_VERSION=2
+# O2O_PRELOAD=0: start without the library preloaded (each backend keeps its
+# own caches), as make test does for one step
+preload=o2o_route
+[ "${O2O_PRELOAD:-1}" = 0 ] && preload=
 
 port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && [ ! -e "$SOCK/.s.PGSQL.$1" ]
@@ -32,9 +39,16 @@ start() {
 		as_pg "$BINDIR/initdb" -D "$DATA" -U "$PGOS_USER" -A trust -E UTF8 --locale=C.UTF-8 >"$TMP/initdb.log" 2>&1 \
 			|| { cat "$TMP/initdb.log"; die "initdb failed"; }
 	fi
+	# the server preloads the library (shared caches): a running server that
+	# preloaded another build of it, or another configuration, is restarted
+	lib=$(md5sum "$("$PG_CONFIG" --pkglibdir)/o2o_route.so" 2>/dev/null | cut -c1-32 || true)
 	if as_pg "$BINDIR/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-		echo "cluster already running ($(grep -o 'PGPORT=[0-9]*' "$TMP/cluster.env" 2>/dev/null))"
-		return 0
+		if [ "$(cat "$TMP/started.lib" 2>/dev/null)" = "$lib:$CONF_VERSION:$preload" ]; then
+			echo "cluster already running ($(grep -o 'PGPORT=[0-9]*' "$TMP/cluster.env" 2>/dev/null))"
+			return 0
+		fi
+		echo "restarting the cluster: the installed library or the configuration changed"
+		as_pg "$BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
 	fi
 	port=54329
 	while ! port_free $port; do port=$((port + 1)); done
@@ -51,6 +65,7 @@ fsync = off
 full_page_writes = off
 synchronous_commit = off
 max_locks_per_transaction = 256
+shared_preload_libraries = '$preload'
 lc_messages = 'C'
 jit = off
 CONF
@@ -62,6 +77,7 @@ CONF
 	[ "$(id -u)" = 0 ] && chown "$PGOS_USER" "$LOG"
 	as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null \
 		|| { tail -20 "$LOG"; die "the cluster did not start"; }
+	echo "$lib:$CONF_VERSION:$preload" >"$TMP/started.lib"
 	cat >"$TMP/cluster.env" <<ENV
 PGHOST='$SOCK'
 PGPORT=$port

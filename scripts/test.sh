@@ -66,6 +66,23 @@ for name in model pricing; do
 	record "regress/$name alone" $rc
 done
 
+# without shared_preload_libraries the caches are each backend's own: the
+# tests that exercise them run once more on the server restarted that way
+say "without o2o_route preloaded: own caches (restart, make installcheck, restart)"
+if O2O_PRELOAD=0 bash scripts/cluster.sh start >"$TMP/nopreload.log" 2>&1; then
+	cluster_env
+	rm -f regression.diffs output_iso/regression.diffs
+	make -s installcheck REGRESS="version grid caches assign" ISOLATION="grid_invalidation dealer_cache" \
+		>>"$TMP/nopreload.log" 2>&1
+	rc=$?
+else
+	rc=1
+fi
+[ $rc = 0 ] || { cat "$TMP/nopreload.log"; cat regression.diffs output_iso/regression.diffs 2>/dev/null; }
+record "own caches without preloading" $rc
+bash scripts/cluster.sh start >/dev/null || die "the test cluster did not restart"
+cluster_env
+
 say "the README's reference against the catalog and the SQLSTATE list"
 bash test/cluster/reference.sh; record "README reference" $?
 

@@ -25,6 +25,7 @@
 
 #include "cache.h"
 #include "o2o_route.h"
+#include "shcache.h"
 
 PG_FUNCTION_INFO_V1(o2o_table_changed);
 PG_FUNCTION_INFO_V1(o2o_grid_changed);
@@ -66,13 +67,21 @@ typedef struct CallSite
 } CallSite;
 
 bool
+O2oCacheNewSite(FunctionCallInfo fcinfo)
+{
+	if (fcinfo == NULL)
+		return true;
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return false;
+	AcceptInvalidationMessages();
+	fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSite));
+	return true;
+}
+
+bool
 O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo)
 {
-	if (fcinfo != NULL && fcinfo->flinfo->fn_extra == NULL)
-	{
-		AcceptInvalidationMessages();
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSite));
-	}
+	(void) O2oCacheNewSite(fcinfo);
 	return !cache->built || cache->built_at != cache->inval_count;
 }
 
@@ -158,6 +167,7 @@ o2o_table_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("o2o._table_changed: must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	O2oShCacheTableChanged(RelationGetRelid(td->tg_relation), RelationGetRelationName(td->tg_relation));
 	return PointerGetDatum(NULL);
 }
 

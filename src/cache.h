@@ -32,6 +32,12 @@ extern void O2oCacheRegister(O2oCache *cache);
 extern bool O2oCacheStale(O2oCache *cache, FunctionCallInfo fcinfo);
 
 /*
+ * Whether this is the call site's first call in its statement (always,
+ * with no fcinfo); pending invalidations are then accepted.
+ */
+extern bool O2oCacheNewSite(FunctionCallInfo fcinfo);
+
+/*
  * The cache is shared by every role of the backend: the current user may
  * read what it holds only if it may read its tables (SELECT, and no
  * row-level security, which o2o_route does not support: 0A000).  Checked

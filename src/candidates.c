@@ -313,6 +313,29 @@ StockEntryCmp(const void *a, const void *b)
 	return O2oNearerFirst(x->distance_m, x->d->dealer_id, y->distance_m, y->d->dealer_id);
 }
 
+/* restore the heap order (nearest at the top) below position i of e[0 .. n - 1] */
+static void
+SiftDown(StockEntry *e, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					m = i;
+		StockEntry	t;
+
+		if (l < n && StockEntryCmp(&e[l], &e[m]) < 0)
+			m = l;
+		if (l + 1 < n && StockEntryCmp(&e[l + 1], &e[m]) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		t = e[i];
+		e[i] = e[m];
+		e[m] = t;
+		i = m;
+	}
+}
+
 /*
  * Assigning: the nearest o2o_route.max_candidates active dealers of one
  * grid with qty units of the SKU available; with a box, only those of
@@ -329,6 +352,7 @@ O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const 
 	int			n = 0,
 				size = 0,
 				found = 0;
+	bool		heap;
 	ItemPointerData tid;
 
 	O2oProbeStart(&sp->p, v);
@@ -355,19 +379,35 @@ O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const 
 		e[n].distance_m = dist;
 		n++;
 	}
-	if (n > o2o_max_candidates)
-		qsort(e, n, sizeof(StockEntry), StockEntryCmp);
-	for (int i = 0; i < n && found < o2o_max_candidates; i++)
+	/*
+	 * Nearest first, as far as needed: a dense district has hundreds of
+	 * holders and only the nearest few are read, so the entries become a
+	 * heap (linear) rather than being sorted.
+	 */
+	heap = n > o2o_max_candidates;
+	if (heap)
+		for (int i = n / 2 - 1; i >= 0; i--)
+			SiftDown(e, n, i);
+	for (int i = 0, left = n; i < n && found < o2o_max_candidates; i++)
 	{
+		StockEntry	next;
 		int32		avail;
 
+		if (heap)
+		{
+			next = e[0];
+			e[0] = e[--left];
+			SiftDown(e, left, 0);
+		}
+		else
+			next = e[i];
 		/* an entry of a row version this snapshot does not see finds nothing */
-		if (!O2oProbeFetch(&sp->p, &e[i].tid))
+		if (!O2oProbeFetch(&sp->p, &next.tid))
 			continue;
 		avail = StockAvailable(sp);
 		if (avail < o->qty)
 			continue;
-		O2oAddCand(o, e[i].d, e[i].distance_m, avail, box == NULL, cands, ncands, cap);
+		O2oAddCand(o, next.d, next.distance_m, avail, box == NULL, cands, ncands, cap);
 		found++;
 	}
 	if (e != NULL)

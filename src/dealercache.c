@@ -1,11 +1,12 @@
 /*
  * dealercache.c
  *		Every dealer's grid, location, service radius and state, its active
- *		installers, and every grid's region and climate, cached per backend
- *		(invalidated through cache.c by statement triggers on o2o.dealer,
- *		o2o.installer and o2o.grid).  These change rarely and are read on
- *		every assignment: in a city grid a popular model sits at hundreds
- *		of dealers.
+ *		installers, and every grid's region and climate, as one flat image
+ *		(shcache.c: shared by every backend when the library is preloaded,
+ *		else each backend's own copy) that changes to o2o.dealer,
+ *		o2o.installer and o2o.grid replace.  These change rarely and are
+ *		read on every assignment: in a city grid a popular model sits at
+ *		hundreds of dealers.
  */
 #include "postgres.h"
 
@@ -29,6 +30,7 @@
 #include "dealercache.h"
 #include "geom.h"
 #include "o2o_route.h"
+#include "shcache.h"
 
 #define MAX_SKILLS 64
 
@@ -38,46 +40,53 @@ static const char *const climate_names[] = {"north", "south"};
 StaticAssertDecl(lengthof(climate_names) == O2O_CLIMATE_SOUTH + 1,
 				 "climate_names must name every O2oClimate");
 
-typedef struct CacheData
-{
-	MemoryContext cxt;
-	HTAB	   *dealers;
-	const DealerInfo **by_id;	/* dealers by id, when ids are dense enough */
-	int32		max_id;
-	HTAB	   *grids;
-	const GridInfo **dealer_grids;	/* the grids that have dealers */
-	int			ndealer_grids;
-	char	   *skills[MAX_SKILLS];
-	int			nskills;
-	Oid			relids[3];		/* dealer, installer, grid */
-} CacheData;
+#define SKILL_LEN 64
 
 /*
- * The current data, and data replaced while a caller still held pointers
- * into it (see O2oDealerCachePin), freed once nobody can.
+ * The image's data: arrays at offsets from the start of the data.  Dealers
+ * are ordered by (grid_id, dealer_id), so each grid's are contiguous;
+ * installers by (dealer_id, installer_id), each dealer's active ones
+ * contiguous; grids by grid_id.
  */
-static CacheData *Current = NULL;
-static List *Retired = NIL;
-static int	Pins = 0;
-static bool XactCallbackRegistered = false;
-static O2oCache DealerCache;
+typedef struct DealerImage
+{
+	int32		ndealers;
+	int32		ngrids;
+	int32		ninst;
+	int32		ndealer_grids;
+	int32		nskills;
+	int32		max_dealer_id;	/* by_id covers 0 .. max_dealer_id; -1: no table */
+	Size		dealers;		/* DealerInfo[ndealers] */
+	Size		grids;			/* GridInfo[ngrids] */
+	Size		inst;			/* InstallerInfo[ninst] */
+	Size		dealer_grids;	/* int32[ndealer_grids]: the grids with dealers */
+	Size		by_id;			/* int32[max_dealer_id + 1]: dealer index or -1 */
+	Size		skills;			/* char[nskills][SKILL_LEN] */
+} DealerImage;
+
+/* the image in use, and where its arrays are in this backend */
+typedef struct DealerView
+{
+	const DealerImage *im;
+	const DealerInfo *dealers;
+	const GridInfo *grids;
+	const InstallerInfo *inst;
+	const int32 *dealer_grids;
+	const int32 *by_id;
+	const char *skills;
+} DealerView;
+
+static const char *const DealerTables[] = {"dealer", "installer", "grid"};
+static DealerView Cur;
+static uint64 CurSerial = 0;
+static bool CurValid = false;
+
+static O2oImageHeader *DealerBuildImage(Snapshot snap);
 
 void
 O2oDealerCacheInit(void)
 {
-	O2oCacheRegister(&DealerCache);
-}
-
-static HTAB *
-NewHash(const char *name, Size entrysize, MemoryContext cxt)
-{
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int32);
-	ctl.entrysize = entrysize;
-	ctl.hcxt = cxt;
-	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	O2oShCacheRegister(O2O_SH_DEALERS, "dealer cache", DealerTables, 3, DealerBuildImage);
 }
 
 static SPITupleTable *
@@ -100,28 +109,21 @@ Get(SPITupleTable *t, uint64 row, int col, bool *isnull)
 	return SPI_getbinval(t->vals[row], t->tupdesc, col, isnull);
 }
 
-/* the grid entry of a dealer's grid_id, made when o2o.grid has no such row */
-static GridInfo *
-GridEntry(CacheData *cd, int32 grid_id)
+/* what the build collects before laying out the image */
+typedef struct BuildData
 {
-	bool		found;
-	GridInfo   *g = hash_search(cd->grids, &grid_id, HASH_ENTER, &found);
-
-	if (!found)
-	{
-		g->exists = false;
-		g->region_id = 0;
-		g->climate = O2O_CLIMATE_NORTH;
-		g->ndealers = 0;
-		g->dealers = NULL;
-		g->minlon = g->minlat = INFINITY;
-		g->maxlon = g->maxlat = -INFINITY;
-	}
-	return g;
-}
+	DealerInfo *dealers;
+	int32		ndealers;
+	GridInfo   *grids;
+	int32		ngrids;
+	InstallerInfo *inst;
+	int32		ninst;
+	char		skills[MAX_SKILLS][SKILL_LEN];
+	int			nskills;
+} BuildData;
 
 static uint64
-SkillsOf(CacheData *cd, Datum arr)
+SkillsOf(BuildData *bd, Datum arr)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -137,67 +139,116 @@ SkillsOf(CacheData *cd, Datum arr)
 		if (nulls[i])
 			continue;
 		s = TextDatumGetCString(elems[i]);
-		for (k = 0; k < cd->nskills; k++)
-			if (strcmp(cd->skills[k], s) == 0)
+		if (strlen(s) >= SKILL_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("installer skill \"%s\" is longer than %d bytes", s, SKILL_LEN - 1)));
+		for (k = 0; k < bd->nskills; k++)
+			if (strcmp(bd->skills[k], s) == 0)
 				break;
-		if (k == cd->nskills)
+		if (k == bd->nskills)
 		{
 			if (k == MAX_SKILLS)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("installers have more than %d distinct skills", MAX_SKILLS)));
-			cd->skills[cd->nskills++] = MemoryContextStrdup(cd->cxt, s);
+			strlcpy(bd->skills[bd->nskills++], s, SKILL_LEN);
 		}
 		mask |= UINT64CONST(1) << k;
 	}
 	return mask;
 }
 
+static int
+DealerOrder(const void *a, const void *b)
+{
+	const DealerInfo *x = a,
+			   *y = b;
+
+	if (x->grid_id != y->grid_id)
+		return x->grid_id < y->grid_id ? -1 : 1;
+	return x->dealer_id < y->dealer_id ? -1 : x->dealer_id > y->dealer_id ? 1 : 0;
+}
+
+static int
+GridOrder(const void *a, const void *b)
+{
+	int32		x = ((const GridInfo *) a)->grid_id,
+				y = ((const GridInfo *) b)->grid_id;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
+InstOrder(const void *a, const void *b)
+{
+	const InstallerInfo *x = a,
+			   *y = b;
+
+	if (x->dealer_id != y->dealer_id)
+		return x->dealer_id < y->dealer_id ? -1 : 1;
+	return x->installer_id < y->installer_id ? -1 : x->installer_id > y->installer_id ? 1 : 0;
+}
+
+/* binary search of a sorted array of GridInfo by grid_id */
+static GridInfo *
+FindGrid(GridInfo *grids, int32 ngrids, int32 grid_id)
+{
+	int32		lo = 0,
+				hi = ngrids - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (grids[mid].grid_id == grid_id)
+			return &grids[mid];
+		if (grids[mid].grid_id < grid_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+/* Read the three tables under one snapshot into bd (sorted as the image wants). */
 static void
-Build(CacheData *cd)
+Collect(BuildData *bd, Snapshot snap)
 {
 	SPITupleTable *grids,
 			   *dealers,
 			   *installers;
-	DealerInfo **dlist;
-	InstallerInfo *inst;
 	bool		isnull;
-	HASH_SEQ_STATUS seq;
-	GridInfo   *g;
-	int			ng = 0;
+	int32		nextra = 0;
 
-	Snapshot	snap;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	/* one snapshot for the three tables */
-	snap = RegisterSnapshot(O2oCacheSnapshot());
 	grids = Read("SELECT grid_id, region_id, climate FROM o2o.grid", snap);
 	dealers = Read("SELECT dealer_id, grid_id, region_id, active, location, service_radius_m "
-				   "FROM o2o.dealer ORDER BY dealer_id", snap);
+				   "FROM o2o.dealer", snap);
 	installers = Read("SELECT installer_id, dealer_id, daily_capacity, skills, active "
-					  "FROM o2o.installer ORDER BY dealer_id, installer_id", snap);
-	UnregisterSnapshot(snap);
+					  "FROM o2o.installer", snap);
 
-	cd->grids = NewHash("o2o grids", sizeof(GridInfo), cd->cxt);
-	cd->dealers = NewHash("o2o dealers", sizeof(DealerInfo), cd->cxt);
-
+	/* grids, and room for dealers' grid ids that o2o.grid lacks (-1: none) */
+	bd->grids = palloc0((grids->numvals + dealers->numvals + 1) * sizeof(GridInfo));
 	for (uint64 i = 0; i < grids->numvals; i++)
 	{
-		g = GridEntry(cd, DatumGetInt32(Get(grids, i, 1, &isnull)));
+		GridInfo   *g = &bd->grids[i];
+
+		g->grid_id = DatumGetInt32(Get(grids, i, 1, &isnull));
 		g->exists = true;
 		g->region_id = DatumGetInt32(Get(grids, i, 2, &isnull));
 		g->climate = O2oClimateOf(TextDatumGetCString(Get(grids, i, 3, &isnull)));
 	}
+	bd->ngrids = (int32) grids->numvals;
+	qsort(bd->grids, bd->ngrids, sizeof(GridInfo), GridOrder);
 
-	/* dealers, and the count of each grid's */
-	dlist = MemoryContextAlloc(cd->cxt, Max(dealers->numvals, 1) * sizeof(DealerInfo *));
+	bd->dealers = palloc0(Max(dealers->numvals, 1) * sizeof(DealerInfo));
 	for (uint64 i = 0; i < dealers->numvals; i++)
 	{
-		int32		id = DatumGetInt32(Get(dealers, i, 1, &isnull));
-		DealerInfo *d = hash_search(cd->dealers, &id, HASH_ENTER, NULL);
+		DealerInfo *d = &bd->dealers[i];
 		Datum		v;
 
+		CHECK_FOR_INTERRUPTS();
+		d->dealer_id = DatumGetInt32(Get(dealers, i, 1, &isnull));
 		v = Get(dealers, i, 2, &isnull);
 		d->grid_id = isnull ? -1 : DatumGetInt32(v);
 		v = Get(dealers, i, 3, &isnull);
@@ -205,227 +256,308 @@ Build(CacheData *cd)
 		d->active = DatumGetBool(Get(dealers, i, 4, &isnull));
 		O2oPointArg(Get(dealers, i, 5, &isnull), "o2o_assign", &d->lon, &d->lat);
 		d->radius_m = DatumGetFloat8(Get(dealers, i, 6, &isnull));
+	}
+	bd->ndealers = (int32) dealers->numvals;
+	qsort(bd->dealers, bd->ndealers, sizeof(DealerInfo), DealerOrder);
+
+	/* each grid's dealers: a contiguous run, and the box around them */
+	for (int32 i = 0; i < bd->ndealers;)
+	{
+		DealerInfo *d = &bd->dealers[i];
+		GridInfo   *g = FindGrid(bd->grids, bd->ngrids, d->grid_id);
+		int32		j;
+
+		if (g == NULL)
+		{
+			/* a grid_id o2o.grid does not have (or none): an entry that does not exist */
+			g = &bd->grids[bd->ngrids + nextra++];
+			g->grid_id = d->grid_id;
+			g->exists = false;
+			g->region_id = 0;
+			g->climate = O2O_CLIMATE_NORTH;
+		}
+		g->dealer_start = i;
+		g->minlon = g->minlat = INFINITY;
+		g->maxlon = g->maxlat = -INFINITY;
+		for (j = i; j < bd->ndealers && bd->dealers[j].grid_id == d->grid_id; j++)
+		{
+			g->minlon = Min(g->minlon, bd->dealers[j].lon);
+			g->minlat = Min(g->minlat, bd->dealers[j].lat);
+			g->maxlon = Max(g->maxlon, bd->dealers[j].lon);
+			g->maxlat = Max(g->maxlat, bd->dealers[j].lat);
+		}
+		g->ndealers = j - i;
+		i = j;
+	}
+	if (nextra > 0)
+	{
+		bd->ngrids += nextra;
+		qsort(bd->grids, bd->ngrids, sizeof(GridInfo), GridOrder);
+	}
+
+	/* installers, sorted by dealer; each dealer's active ones */
+	bd->inst = palloc0(Max(installers->numvals, 1) * sizeof(InstallerInfo));
+	bd->ninst = 0;
+	for (uint64 i = 0; i < installers->numvals; i++)
+	{
+		InstallerInfo *in = &bd->inst[bd->ninst];
+
+		CHECK_FOR_INTERRUPTS();
+		in->installer_id = DatumGetInt32(Get(installers, i, 1, &isnull));
+		in->dealer_id = DatumGetInt32(Get(installers, i, 2, &isnull));
+		in->capacity = DatumGetInt32(Get(installers, i, 3, &isnull));
+		in->skills = SkillsOf(bd, Get(installers, i, 4, &isnull));
+		in->active = DatumGetBool(Get(installers, i, 5, &isnull));
+		if (in->active)
+			bd->ninst++;		/* only active installers serve */
+	}
+	qsort(bd->inst, bd->ninst, sizeof(InstallerInfo), InstOrder);
+}
+
+/* (dealer_id, index) pairs by dealer_id */
+static int
+IdOrder(const void *a, const void *b)
+{
+	int32		x = ((const int32 *) a)[0],
+				y = ((const int32 *) b)[0];
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static O2oImageHeader *
+DealerBuildImage(Snapshot snap)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(caller, "o2o dealer cache build", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	BuildData  *bd;
+	DealerImage im = {0};
+	Size		off,
+				size;
+	O2oImageHeader *h;
+	char	   *data;
+	int32	   *pairs;			/* (dealer_id, index) sorted by id */
+	int32		min_id = 0,
+				max_id = -1;
+	Oid			relids[3];
+
+	for (int t = 0; t < 3; t++)
+		relids[t] = O2oCacheTable(DealerTables[t]);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	old = MemoryContextSwitchTo(cxt);
+	bd = palloc0(sizeof(BuildData));
+	snap = RegisterSnapshot(snap);
+	Collect(bd, snap);
+	UnregisterSnapshot(snap);
+
+	/* each dealer's active installers */
+	for (int32 i = 0; i < bd->ndealers; i++)
+	{
+		DealerInfo *d = &bd->dealers[i];
+		InstallerInfo *first;
+		int32		lo = 0,
+					hi = bd->ninst;
+
+		/* the first of its installers (sorted by dealer_id) */
+		while (lo < hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (bd->inst[mid].dealer_id < d->dealer_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		first = &bd->inst[lo];
+		d->inst_start = lo;
 		d->ninst = 0;
-		d->inst = NULL;
-		dlist[i] = d;
-		g = GridEntry(cd, d->grid_id);
-		g->ndealers++;
-		g->minlon = Min(g->minlon, d->lon);
-		g->minlat = Min(g->minlat, d->lat);
-		g->maxlon = Max(g->maxlon, d->lon);
-		g->maxlat = Max(g->maxlat, d->lat);
-	}
-	/* each grid's dealers, by dealer_id */
-	hash_seq_init(&seq, cd->grids);
-	while ((g = hash_seq_search(&seq)) != NULL)
-	{
-		if (g->ndealers > 0)
-		{
-			g->dealers = MemoryContextAlloc(cd->cxt, g->ndealers * sizeof(DealerInfo *));
-			g->ndealers = 0;
-			ng++;
-		}
-	}
-	for (uint64 i = 0; i < dealers->numvals; i++)
-	{
-		g = hash_search(cd->grids, &dlist[i]->grid_id, HASH_FIND, NULL);
-		g->dealers[g->ndealers++] = dlist[i];
-	}
-	cd->dealer_grids = MemoryContextAlloc(cd->cxt, Max(ng, 1) * sizeof(GridInfo *));
-	cd->ndealer_grids = 0;
-	hash_seq_init(&seq, cd->grids);
-	while ((g = hash_seq_search(&seq)) != NULL)
-		if (g->ndealers > 0)
-			cd->dealer_grids[cd->ndealer_grids++] = g;
-
-	/* installers; each dealer's active ones, by installer_id */
-	inst = MemoryContextAlloc(cd->cxt, Max(installers->numvals, 1) * sizeof(InstallerInfo));
-	for (int pass = 0; pass < 2; pass++)
-	{
-		for (uint64 i = 0; i < installers->numvals; i++)
-		{
-			int32		dealer_id = DatumGetInt32(Get(installers, i, 2, &isnull));
-			DealerInfo *d = hash_search(cd->dealers, &dealer_id, HASH_FIND, NULL);
-
-			if (pass == 0)
-			{
-				inst[i].installer_id = DatumGetInt32(Get(installers, i, 1, &isnull));
-				inst[i].dealer_id = dealer_id;
-				inst[i].capacity = DatumGetInt32(Get(installers, i, 3, &isnull));
-				inst[i].skills = SkillsOf(cd, Get(installers, i, 4, &isnull));
-				inst[i].active = DatumGetBool(Get(installers, i, 5, &isnull));
-				if (d != NULL && inst[i].active)
-					d->ninst++;
-			}
-			else if (d != NULL && inst[i].active)
-			{
-				if (d->inst == NULL)
-				{
-					d->inst = MemoryContextAlloc(cd->cxt, d->ninst * sizeof(InstallerInfo *));
-					d->ninst = 0;
-				}
-				d->inst[d->ninst++] = &inst[i];
-			}
-		}
+		while (lo + d->ninst < bd->ninst && first[d->ninst].dealer_id == d->dealer_id)
+			d->ninst++;
 	}
 
-	/* a direct table of the dealers when their ids are dense enough */
-	cd->by_id = NULL;
-	cd->max_id = -1;
-	if (dealers->numvals > 0)
-	{
-		int32		min_id = dlist[0]->dealer_id,
-					max_id = dlist[dealers->numvals - 1]->dealer_id;	/* read by dealer_id */
+	/* the grids that have dealers */
+	im.ndealer_grids = 0;
+	for (int32 g = 0; g < bd->ngrids; g++)
+		if (bd->grids[g].ndealers > 0)
+			im.ndealer_grids++;
 
-		if (min_id >= 0 && max_id < 4 * (int64) dealers->numvals + 1024)
-		{
-			cd->by_id = MemoryContextAllocZero(cd->cxt, (max_id + 1) * sizeof(DealerInfo *));
-			for (uint64 i = 0; i < dealers->numvals; i++)
-				cd->by_id[dlist[i]->dealer_id] = dlist[i];
-			cd->max_id = max_id;
-		}
+	/* ids: a direct table when dense enough, else a sorted (id, index) array */
+	pairs = palloc(Max(bd->ndealers, 1) * 2 * sizeof(int32));
+	for (int32 i = 0; i < bd->ndealers; i++)
+	{
+		pairs[2 * i] = bd->dealers[i].dealer_id;
+		pairs[2 * i + 1] = i;
 	}
+	qsort(pairs, bd->ndealers, 2 * sizeof(int32), IdOrder);
+	if (bd->ndealers > 0)
+	{
+		min_id = pairs[0];
+		max_id = pairs[2 * (bd->ndealers - 1)];
+	}
+	im.ndealers = bd->ndealers;
+	im.ngrids = bd->ngrids;
+	im.ninst = bd->ninst;
+	im.nskills = bd->nskills;
+	im.max_dealer_id = (bd->ndealers > 0 && min_id >= 0 && max_id < 4 * (int64) bd->ndealers + 1024)
+		? max_id : -1;
+
+	/* lay out */
+	off = MAXALIGN(sizeof(DealerImage));
+	im.dealers = off;
+	off += MAXALIGN(im.ndealers * sizeof(DealerInfo));
+	im.grids = off;
+	off += MAXALIGN(im.ngrids * sizeof(GridInfo));
+	im.inst = off;
+	off += MAXALIGN(im.ninst * sizeof(InstallerInfo));
+	im.dealer_grids = off;
+	off += MAXALIGN(im.ndealer_grids * sizeof(int32));
+	im.by_id = off;
+	off += MAXALIGN(im.max_dealer_id >= 0 ? (im.max_dealer_id + 1) * sizeof(int32)
+					: im.ndealers * 2 * sizeof(int32));
+	im.skills = off;
+	off += MAXALIGN(im.nskills * SKILL_LEN);
+	size = O2O_IMAGE_HEADER_SIZE + off;
+
+	MemoryContextSwitchTo(old);
+	h = MemoryContextAllocExtended(caller, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	h->magic = O2O_IMAGE_MAGIC;
+	h->kind = O2O_SH_DEALERS;
+	h->size = size;
+	memcpy(h->relids, relids, sizeof(relids));
+	h->nrelids = 3;
+	data = O2O_IMAGE_DATA(h);
+	memcpy(data, &im, sizeof(im));
+	memcpy(data + im.dealers, bd->dealers, im.ndealers * sizeof(DealerInfo));
+	memcpy(data + im.grids, bd->grids, im.ngrids * sizeof(GridInfo));
+	memcpy(data + im.inst, bd->inst, im.ninst * sizeof(InstallerInfo));
+	for (int32 g = 0, n = 0; g < bd->ngrids; g++)
+		if (bd->grids[g].ndealers > 0)
+			((int32 *) (data + im.dealer_grids))[n++] = g;
+	if (im.max_dealer_id >= 0)
+	{
+		int32	   *t = (int32 *) (data + im.by_id);
+
+		for (int32 i = 0; i <= im.max_dealer_id; i++)
+			t[i] = -1;
+		for (int32 i = 0; i < bd->ndealers; i++)
+			t[pairs[2 * i]] = pairs[2 * i + 1];
+	}
+	else
+		memcpy(data + im.by_id, pairs, im.ndealers * 2 * sizeof(int32));
+	for (int k = 0; k < im.nskills; k++)
+		memcpy(data + im.skills + k * SKILL_LEN, bd->skills[k], SKILL_LEN);
 	SPI_finish();
-}
-
-/*
- * The caller may read what the cache holds only if it could read the tables:
- * the cache is shared by every role of the backend.
- */
-static void
-CheckAccess(const CacheData *cd)
-{
-	static const char *const names[3] = {"dealer", "installer", "grid"};
-
-	for (int i = 0; i < 3; i++)
-	{
-		AclResult	acl = pg_class_aclcheck(cd->relids[i], GetUserId(), ACL_SELECT);
-
-		if (acl != ACLCHECK_OK)
-			aclcheck_error(acl, OBJECT_TABLE, names[i]);
-		if (check_enable_rls(cd->relids[i], InvalidOid, false) == RLS_ENABLED)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("o2o_route does not support row-level security on o2o.%s", names[i])));
-	}
-}
-
-static void
-FreeRetired(void)
-{
-	ListCell   *lc;
-
-	foreach(lc, Retired)
-	{
-		CacheData  *old = lfirst(lc);
-
-		MemoryContextDelete(old->cxt);
-		pfree(old);
-	}
-	list_free(Retired);
-	Retired = NIL;
-}
-
-/* at the end of a transaction no caller holds pointers into the cache */
-static void
-DealerCacheXactCallback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT
-		|| event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT
-		|| event == XACT_EVENT_PREPARE)
-	{
-		Pins = 0;
-		FreeRetired();
-	}
+	MemoryContextDelete(cxt);
+	return h;
 }
 
 void
 O2oDealerCachePin(void)
 {
-	if (!XactCallbackRegistered)
-	{
-		RegisterXactCallback(DealerCacheXactCallback, NULL);
-		XactCallbackRegistered = true;
-	}
-	Pins++;
+	O2oShCachePin(O2O_SH_DEALERS);
 }
 
 void
 O2oDealerCacheUnpin(void)
 {
-	if (Pins > 0 && --Pins == 0)
-		FreeRetired();
+	O2oShCacheUnpin(O2O_SH_DEALERS);
 }
 
+/*
+ * Move to the newest image (changes other sessions committed since the
+ * last look included) after checking that the caller may read the tables.
+ */
 void
 O2oDealerCacheRefresh(void)
 {
-	Oid			relids[3];
-	uint64		begun;
-	CacheData  *cd;
+	uint64		serial;
+	const O2oImageHeader *h;
 
-	/* changes other sessions committed since the last look */
 	AcceptInvalidationMessages();
-	if (!O2oCacheStale(&DealerCache, NULL))
+	h = O2oShCacheGet(O2O_SH_DEALERS, NULL, &serial);
+	if (!CurValid || serial != CurSerial)
 	{
-		CheckAccess(Current);
-		return;
-	}
-	relids[0] = O2oCacheTable("dealer");
-	relids[1] = O2oCacheTable("installer");
-	relids[2] = O2oCacheTable("grid");
-	begun = O2oCacheBuildBegin(&DealerCache);
-	cd = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheData));
-	cd->cxt = AllocSetContextCreate(TopMemoryContext, "o2o dealers", ALLOCSET_DEFAULT_SIZES);
-	memcpy(cd->relids, relids, sizeof(relids));
-	PG_TRY();
-	{
-		CheckAccess(cd);
-		Build(cd);
-	}
-	PG_CATCH();
-	{
-		MemoryContextDelete(cd->cxt);
-		pfree(cd);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+		const char *data = O2O_IMAGE_DATA(h);
 
-	if (Current != NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		Retired = lappend(Retired, Current);
-		MemoryContextSwitchTo(old);
+		Cur.im = (const DealerImage *) data;
+		Cur.dealers = (const DealerInfo *) (data + Cur.im->dealers);
+		Cur.grids = (const GridInfo *) (data + Cur.im->grids);
+		Cur.inst = (const InstallerInfo *) (data + Cur.im->inst);
+		Cur.dealer_grids = (const int32 *) (data + Cur.im->dealer_grids);
+		Cur.by_id = (const int32 *) (data + Cur.im->by_id);
+		Cur.skills = data + Cur.im->skills;
+		CurSerial = serial;
+		CurValid = true;
 	}
-	Current = cd;
-	if (Pins == 0)
-		FreeRetired();
-	O2oCacheBuildDoneRels(&DealerCache, relids, 3, begun);
 }
 
 const DealerInfo *
 O2oDealerLookup(int32 dealer_id)
 {
-	Assert(Current != NULL);
-	if (Current->by_id != NULL)
-		return dealer_id >= 0 && dealer_id <= Current->max_id ? Current->by_id[dealer_id] : NULL;
-	return hash_search(Current->dealers, &dealer_id, HASH_FIND, NULL);
+	int32		lo,
+				hi;
+
+	Assert(CurValid);
+	if (Cur.im->max_dealer_id >= 0)
+	{
+		int32		i;
+
+		if (dealer_id < 0 || dealer_id > Cur.im->max_dealer_id)
+			return NULL;
+		i = Cur.by_id[dealer_id];
+		return i >= 0 ? &Cur.dealers[i] : NULL;
+	}
+	lo = 0;
+	hi = Cur.im->ndealers - 1;
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		int32		id = Cur.by_id[2 * mid];
+
+		if (id == dealer_id)
+			return &Cur.dealers[Cur.by_id[2 * mid + 1]];
+		if (id < dealer_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
 }
 
 const GridInfo *
 O2oGridLookup(int32 grid_id)
 {
-	Assert(Current != NULL);
-	return hash_search(Current->grids, &grid_id, HASH_FIND, NULL);
+	Assert(CurValid);
+	return FindGrid((GridInfo *) Cur.grids, Cur.im->ngrids, grid_id);
 }
 
-const GridInfo *const *
-O2oDealerGrids(int *ngrids)
+int
+O2oDealerGridCount(void)
 {
-	Assert(Current != NULL);
-	*ngrids = Current->ndealer_grids;
-	return Current->dealer_grids;
+	Assert(CurValid);
+	return Cur.im->ndealer_grids;
+}
+
+const GridInfo *
+O2oDealerGridAt(int i)
+{
+	Assert(CurValid && i >= 0 && i < Cur.im->ndealer_grids);
+	return &Cur.grids[Cur.dealer_grids[i]];
+}
+
+const DealerInfo *
+O2oGridDealer(const GridInfo *g, int i)
+{
+	Assert(CurValid && i >= 0 && i < g->ndealers);
+	return &Cur.dealers[g->dealer_start + i];
+}
+
+const InstallerInfo *
+O2oDealerInstaller(const DealerInfo *d, int i)
+{
+	Assert(CurValid && i >= 0 && i < d->ninst);
+	return &Cur.inst[d->inst_start + i];
 }
 
 /* the climate named by a grid's or a product's text */
@@ -450,9 +582,9 @@ O2oClimateName(O2oClimate climate)
 uint64
 O2oSkillMask(const char *skill)
 {
-	Assert(Current != NULL);
-	for (int k = 0; k < Current->nskills; k++)
-		if (strcmp(Current->skills[k], skill) == 0)
+	Assert(CurValid);
+	for (int k = 0; k < Cur.im->nskills; k++)
+		if (strcmp(Cur.skills + k * SKILL_LEN, skill) == 0)
 			return UINT64CONST(1) << k;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * dealercache.h
- *		A per-backend cache of what o2o_assign reads on every call and what
- *		changes rarely: every dealer (grid, location, radius, state), its
+ *		A cache of what o2o_assign reads on every call and what changes
+ *		rarely (shared by every backend, see shcache.c): every dealer (grid, location, radius, state), its
  *		active installers (capacity, skills) and every grid's region and
  *		climate.  Stock and bookings, which change all the time, are read
  *		from the tables (probe.c).
@@ -29,8 +29,8 @@ typedef struct DealerInfo
 	double		lon,
 				lat,
 				radius_m;
-	int32		ninst;			/* its active installers, by installer_id */
-	const InstallerInfo **inst;
+	int32		ninst;			/* its active installers, by installer_id: */
+	int32		inst_start;		/* O2oDealerInstaller(d, 0 .. ninst - 1) */
 } DealerInfo;
 
 /* a grid's climate zone: o2o.grid's CHECK allows these only */
@@ -46,8 +46,8 @@ typedef struct GridInfo
 	bool		exists;			/* a row of o2o.grid */
 	int32		region_id;
 	O2oClimate	climate;		/* meaningful when exists */
-	int32		ndealers;		/* its dealers, by dealer_id */
-	const DealerInfo **dealers;
+	int32		ndealers;		/* its dealers, by dealer_id: */
+	int32		dealer_start;	/* O2oGridDealer(g, 0 .. ndealers - 1) */
 	double		minlon,			/* the box around its dealers */
 				minlat,
 				maxlon,
@@ -71,8 +71,13 @@ extern void O2oDealerCacheUnpin(void);
 extern const DealerInfo *O2oDealerLookup(int32 dealer_id);
 extern const GridInfo *O2oGridLookup(int32 grid_id);
 
-/* Every grid that has dealers, and how many. */
-extern const GridInfo *const *O2oDealerGrids(int *ngrids);
+/* The grids that have dealers: how many, and the i-th. */
+extern int	O2oDealerGridCount(void);
+extern const GridInfo *O2oDealerGridAt(int i);
+
+/* A grid's i-th dealer; a dealer's i-th active installer. */
+extern const DealerInfo *O2oGridDealer(const GridInfo *g, int i);
+extern const InstallerInfo *O2oDealerInstaller(const DealerInfo *d, int i);
 
 /* The climate of a name; an error for any other text (a CHECK forbids it). */
 extern O2oClimate O2oClimateOf(const char *name);

@@ -1,20 +1,15 @@
 /*
  * grid.c
  *		o2o_grid_of(), o2o_grid_nearest(), o2o_grid_index_stats() and the
- *		trigger that invalidates the grid index.
+ *		build of the grid index.
  *
- * Each backend keeps one GridIndex (gridindex.c) over all rows of o2o.grid
- * in its own memory context.  It is built on first use with one SPI query,
- * under the latest snapshot, so it always reflects the newest committed
- * grids (and the caller's own uncommitted changes), whatever the caller's
- * isolation level.
- *
- * Invalidation follows the usual relcache pattern (cache.c): a
- * statement-level trigger on o2o.grid registers a relcache invalidation;
- * every backend (the writer at its next command, the others when they next
- * process invalidations) marks its index stale.  The functions accept
- * pending invalidations once per statement, so a change committed by
- * another session is seen by the next statement.
+ * The index over all rows of o2o.grid (gridindex.c) is an image that
+ * shcache.c keeps: built once per database and shared by every backend
+ * when the library is preloaded, else each backend's own copy.  Either
+ * way it is built under the latest snapshot, so it reflects the newest
+ * committed grids (and the caller's own uncommitted changes), whatever
+ * the caller's isolation level, and a change committed by another session
+ * is seen by the next statement.
  */
 #include "postgres.h"
 
@@ -40,21 +35,26 @@
 #include "grid.h"
 #include "gridindex.h"
 #include "o2o_route.h"
+#include "shcache.h"
 
 PG_FUNCTION_INFO_V1(o2o_grid_of);
 PG_FUNCTION_INFO_V1(o2o_grid_of_lonlat);
 PG_FUNCTION_INFO_V1(o2o_grid_nearest);
 PG_FUNCTION_INFO_V1(o2o_grid_index_stats);
 
-static MemoryContext GridContext = NULL;
-static GridIndex *Grid = NULL;
-static O2oCache GridCache;
-static double GridBuildMs = 0;
+static const char *const GridTables[] = {"grid"};
+
+/* the view of the image in use, and which image it views */
+static GridIndex GridView;
+static uint64 GridViewSerial = 0;
+static bool GridViewValid = false;
+
+static O2oImageHeader *GridBuildImage(Snapshot snap);
 
 void
 O2oGridInit(void)
 {
-	O2oCacheRegister(&GridCache);
+	O2oShCacheRegister(O2O_SH_GRID, "grid index", GridTables, 1, GridBuildImage);
 }
 
 static double *
@@ -66,39 +66,43 @@ RingSink(void *arg, int npoints)
 	return GridIndexAddRing(b, grid_id, npoints);
 }
 
-/* Read every grid polygon and build a new index in a new memory context. */
-static void
-GridBuild(void)
+/*
+ * Read every grid polygon under snap and build the index's image.  The rows
+ * stream through a cursor in the table's own order (no sort, which spilled
+ * to disk on real borders); the index numbers the grids itself.
+ */
+static O2oImageHeader *
+GridBuildImage(Snapshot snap)
 {
-	Oid			relid = O2oCacheTable("grid");
-	uint64		begun = O2oCacheBuildBegin(&GridCache);
-	MemoryContext newcxt,
-				oldcxt;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext buildcxt = AllocSetContextCreate(caller, "o2o grid index build",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
 	GridIndexBuilder *b;
 	GridIndex  *idx;
 	SPIPlanPtr	plan;
-	instr_time	start,
-				elapsed;
-	int			rc;
+	Portal		portal;
+	O2oImageHeader *h;
+	Size		size;
+	Oid			relid = O2oCacheTable("grid");
 
-	INSTR_TIME_SET_CURRENT(start);
-	newcxt = AllocSetContextCreate(TopMemoryContext, "o2o grid index",
-								   ALLOCSET_DEFAULT_SIZES);
-	PG_TRY();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare("SELECT grid_id, geom::bytea FROM o2o.grid", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	PushActiveSnapshot(snap);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	PopActiveSnapshot();
+
+	oldcxt = MemoryContextSwitchTo(buildcxt);
+	b = GridIndexBegin();
+	MemoryContextSwitchTo(oldcxt);
+	for (;;)
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare("SELECT grid_id, geom::bytea FROM o2o.grid ORDER BY grid_id", 0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, NULL, NULL, O2oCacheSnapshot(), InvalidSnapshot,
-								  true, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
-
-		oldcxt = MemoryContextSwitchTo(newcxt);
-		b = GridIndexBegin();
-		MemoryContextSwitchTo(oldcxt);
+		SPI_cursor_fetch(portal, true, 256);
+		if (SPI_processed == 0)
+			break;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -115,7 +119,7 @@ GridBuild(void)
 			wkb = DatumGetByteaPP(d);
 			arg[0] = b;
 			arg[1] = &grid_id;
-			oldcxt = MemoryContextSwitchTo(newcxt);
+			oldcxt = MemoryContextSwitchTo(buildcxt);
 			ok = O2oReadPolygonalWkb((const uint8 *) VARDATA_ANY(wkb), VARSIZE_ANY_EXHDR(wkb),
 									 RingSink, arg);
 			MemoryContextSwitchTo(oldcxt);
@@ -126,41 +130,43 @@ GridBuild(void)
 			if ((Pointer) wkb != DatumGetPointer(d))
 				pfree(wkb);
 		}
-		oldcxt = MemoryContextSwitchTo(newcxt);
-		idx = GridIndexFinish(b);
-		MemoryContextSwitchTo(oldcxt);
-		SPI_finish();
+		SPI_freetuptable(SPI_tuptable);
 	}
-	PG_CATCH();
-	{
-		MemoryContextDelete(newcxt);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	SPI_cursor_close(portal);
+	SPI_finish();
 
-	if (GridContext)
-		MemoryContextDelete(GridContext);
-	GridContext = newcxt;
-	Grid = idx;
-	/* an invalidation that arrived during the build leaves the index stale */
-	O2oCacheBuildDone(&GridCache, relid, begun);
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	GridBuildMs = INSTR_TIME_GET_MILLISEC(elapsed);
+	oldcxt = MemoryContextSwitchTo(buildcxt);
+	idx = GridIndexFinish(b);
+	MemoryContextSwitchTo(oldcxt);
+	size = O2O_IMAGE_HEADER_SIZE + GridIndexFlatSize(idx);
+	h = MemoryContextAllocExtended(caller, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	h->magic = O2O_IMAGE_MAGIC;
+	h->kind = O2O_SH_GRID;
+	h->size = size;
+	h->relids[0] = relid;
+	h->nrelids = 1;
+	GridIndexFlatten(idx, O2O_IMAGE_DATA(h));
+	MemoryContextDelete(buildcxt);
+	return h;
 }
 
 /*
- * The current index.  Once per statement (per call site), pending
- * invalidations are accepted first, so that grids committed by other
- * sessions are seen.
+ * The index to read now: the shared image or this backend's own copy
+ * (shcache.c), which moves to the newest once per statement and call site.
  */
-static GridIndex *
+static const GridIndex *
 GridGet(FunctionCallInfo fcinfo)
 {
-	if (O2oCacheStale(&GridCache, fcinfo))
-		GridBuild();
-	O2oCacheCheckAccess(&GridCache, fcinfo);
-	return Grid;
+	uint64		serial;
+	const O2oImageHeader *h = O2oShCacheGet(O2O_SH_GRID, fcinfo, &serial);
+
+	if (!GridViewValid || serial != GridViewSerial)
+	{
+		GridIndexView(O2O_IMAGE_DATA(h), &GridView);
+		GridViewSerial = serial;
+		GridViewValid = true;
+	}
+	return &GridView;
 }
 
 int32
@@ -234,17 +240,21 @@ o2o_grid_nearest(PG_FUNCTION_ARGS)
 }
 
 /*
- * o2o_grid_index_stats() returns record: the index of this backend (built
- * now if needed) — its size, its memory and how long its last build took.
+ * o2o_grid_index_stats() returns record: the index this backend reads
+ * (built now if there is none) -- its size, its memory and how long its
+ * last build took.
  */
 Datum
 o2o_grid_index_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	GridIndex  *g = GridGet(fcinfo);
+	uint64		serial;
+	const O2oImageHeader *h;
+	const GridIndex *g = GridGet(fcinfo);
 	Datum		values[8];
 	bool		nulls[8] = {0};
 
+	h = O2oShCacheGet(O2O_SH_GRID, fcinfo, &serial);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	values[0] = Int32GetDatum(g->npolys);
@@ -254,6 +264,6 @@ o2o_grid_index_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(g->nedge_refs);
 	values[5] = Int64GetDatum((int64) g->index_bytes);
 	values[6] = Int64GetDatum((int64) g->vertex_bytes);
-	values[7] = Float8GetDatum(GridBuildMs);
+	values[7] = Float8GetDatum(h->build_ms);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

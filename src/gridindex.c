@@ -291,8 +291,6 @@ GridIndexAddRing(GridIndexBuilder *b, int32 grid_id, int npoints)
 	{
 		int64		cap = b->pcap;
 
-		if (b->npolys > 0 && grid_id < b->grid_ids[b->npolys - 1])
-			elog(ERROR, "grid polygons must be added in ascending grid_id order");
 		b->grid_ids = GrowArray(b->grid_ids, &cap, b->npolys + 1, sizeof(int32));
 		b->pcap = (int32) cap;
 		b->grid_ids[b->npolys++] = grid_id;
@@ -666,6 +664,67 @@ IndexPolygon(BuildState *s, int32 p, int32 ring0, int32 ring1)
 				 errmsg("grid polygons are too detailed to index")));
 }
 
+/* qsort orders: polygons by grid_id, rings by polygon then position */
+static int
+PolyOrderCmp(const void *a, const void *b, void *arg)
+{
+	const int32 *ids = arg;
+	int32		x = ids[*(const int32 *) a],
+				y = ids[*(const int32 *) b];
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
+RingOrderCmp(const void *a, const void *b)
+{
+	const RingInfo *x = a,
+			   *y = b;
+
+	if (x->poly != y->poly)
+		return x->poly < y->poly ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
+}
+
+/*
+ * Number the polygons in ascending grid_id order, which the cells' entries
+ * and the nearest search's ties rely on.  Grids may arrive in any order (the
+ * build reads o2o.grid as it lies, with no sort), each as consecutive rings.
+ */
+static void
+SortPolygons(GridIndexBuilder *b)
+{
+	int32	   *order,
+			   *newpos,
+			   *ids;
+	bool		sorted = true;
+
+	for (int32 p = 1; p < b->npolys && sorted; p++)
+		sorted = b->grid_ids[p - 1] < b->grid_ids[p];
+	if (sorted)
+		return;
+	order = palloc(b->npolys * sizeof(int32));
+	newpos = palloc(b->npolys * sizeof(int32));
+	ids = palloc(b->npolys * sizeof(int32));
+	for (int32 p = 0; p < b->npolys; p++)
+		order[p] = p;
+	qsort_arg(order, b->npolys, sizeof(int32), PolyOrderCmp, b->grid_ids);
+	for (int32 p = 0; p < b->npolys; p++)
+	{
+		ids[p] = b->grid_ids[order[p]];
+		newpos[order[p]] = p;
+		if (p > 0 && ids[p] == ids[p - 1])
+			elog(ERROR, "grid %d was added twice to the grid index", ids[p]);
+	}
+	for (int32 r = 0; r < b->nrings; r++)
+		b->rings[r].poly = newpos[b->rings[r].poly];
+	qsort(b->rings, b->nrings, sizeof(RingInfo), RingOrderCmp);
+	memcpy(b->grid_ids, ids, b->npolys * sizeof(int32));
+	pfree(order);
+	pfree(newpos);
+	pfree(ids);
+}
+
 /* The raster: about one cell per eight edges, over every vertex. */
 static void
 ChooseRaster(GridIndex *idx, const GridIndexBuilder *b)
@@ -712,6 +771,7 @@ GridIndexFinish(GridIndexBuilder *b)
 	int64		ncells;
 	int32		ring = 0;
 
+	SortPolygons(b);
 	idx->npolys = b->npolys;
 	idx->nverts = b->nverts;
 	idx->grid_ids = b->grid_ids;
@@ -1027,4 +1087,79 @@ GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 	*grid_id = idx->grid_ids[ns.best_poly];
 	*dist_m = sqrt(ns.best2);
 	return true;
+}
+
+/*
+ * The flat copy: the GridIndex struct, then each array at a MAXALIGNed
+ * offset, in a fixed order.  It holds no pointer, so it can live in shared
+ * memory mapped at a different address in every backend.
+ */
+#define FLAT_PARTS 5
+
+static void
+FlatParts(const GridIndex *idx, Size *sizes)
+{
+	bool		cells = idx->npolys > 0;	/* else nothing else was built */
+
+	sizes[0] = idx->npolys * sizeof(int32);
+	sizes[1] = cells ? idx->nverts * 2 * sizeof(double) : 0;
+	sizes[2] = cells ? ((int64) idx->nx * idx->ny + 1) * sizeof(uint32) : 0;
+	sizes[3] = cells ? idx->nentries * sizeof(GridIndexEntry) : 0;
+	sizes[4] = cells ? idx->nedge_refs * sizeof(uint32) : 0;
+}
+
+Size
+GridIndexFlatSize(const GridIndex *idx)
+{
+	Size		sizes[FLAT_PARTS];
+	Size		total = MAXALIGN(sizeof(GridIndex));
+
+	FlatParts(idx, sizes);
+	for (int i = 0; i < FLAT_PARTS; i++)
+		total += MAXALIGN(sizes[i]);
+	return total;
+}
+
+void
+GridIndexFlatten(const GridIndex *idx, void *dst)
+{
+	Size		sizes[FLAT_PARTS];
+	const void *src[FLAT_PARTS] = {idx->grid_ids, idx->xy, idx->cell_start, idx->entries, idx->edges};
+	GridIndex  *head = dst;
+	char	   *p = (char *) dst + MAXALIGN(sizeof(GridIndex));
+
+	FlatParts(idx, sizes);
+	*head = *idx;
+	head->grid_ids = NULL;
+	head->xy = NULL;
+	head->cell_start = NULL;
+	head->entries = NULL;
+	head->edges = NULL;
+	for (int i = 0; i < FLAT_PARTS; i++)
+	{
+		if (sizes[i] > 0)
+			memcpy(p, src[i], sizes[i]);
+		p += MAXALIGN(sizes[i]);
+	}
+}
+
+void
+GridIndexView(const void *flat, GridIndex *idx)
+{
+	Size		sizes[FLAT_PARTS];
+	char	   *p = (char *) flat + MAXALIGN(sizeof(GridIndex));
+	void	   *parts[FLAT_PARTS];
+
+	*idx = *(const GridIndex *) flat;
+	FlatParts(idx, sizes);		/* from the counts, which the copy keeps */
+	for (int i = 0; i < FLAT_PARTS; i++)
+	{
+		parts[i] = sizes[i] > 0 ? p : NULL;
+		p += MAXALIGN(sizes[i]);
+	}
+	idx->grid_ids = parts[0];
+	idx->xy = parts[1];
+	idx->cell_start = parts[2];
+	idx->entries = parts[3];
+	idx->edges = parts[4];
 }

@@ -60,7 +60,7 @@ typedef struct GridIndex
 
 typedef struct GridIndexBuilder GridIndexBuilder;
 
-/* Start a new index; polygons must then be added in ascending grid_id. */
+/* Start a new index. */
 extern GridIndexBuilder *GridIndexBegin(void);
 
 /*
@@ -71,7 +71,10 @@ extern GridIndexBuilder *GridIndexBegin(void);
  */
 extern double *GridIndexAddRing(GridIndexBuilder *b, int32 grid_id, int npoints);
 
-/* Build the cells; the builder is consumed. */
+/*
+ * Build the cells; the builder is consumed.  Grids may be added in any
+ * order, each grid's rings one after the other.
+ */
 extern GridIndex *GridIndexFinish(GridIndexBuilder *b);
 
 /*
@@ -89,5 +92,13 @@ extern bool GridIndexLookup(const GridIndex *idx, double x, double y, int32 *gri
  */
 extern bool GridIndexNearest(const GridIndex *idx, double x, double y, double max_m,
 							 int32 *grid_id, double *dist_m);
+
+/*
+ * A flat copy of an index, with no pointer in it (for shared memory): its
+ * size, the copy, and a view whose arrays point into a flat copy.
+ */
+extern Size GridIndexFlatSize(const GridIndex *idx);
+extern void GridIndexFlatten(const GridIndex *idx, void *dst);
+extern void GridIndexView(const void *flat, GridIndex *idx);
 
 #endif							/* O2O_GRIDINDEX_H */

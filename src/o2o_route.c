@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "dealercache.h"
@@ -15,6 +16,7 @@
 #include "guc.h"
 #include "o2o_route.h"
 #include "price.h"
+#include "shcache.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,4 +37,8 @@ _PG_init(void)
 	O2oGridInit();
 	O2oPriceInit();
 	O2oDealerCacheInit();
+
+	/* preloaded: the grid index and the dealer cache are shared (shcache.c) */
+	if (process_shared_preload_libraries_in_progress)
+		O2oShCacheRequestShmem();
 }

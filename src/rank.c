@@ -135,9 +135,13 @@ AddEveryGridDealer(Ranking *r, Search *s)
 
 	O2oStockOpen(&s->by_dealer, false, r->snap);
 	for (int i = 0; g != NULL && i < g->ndealers; i++)
-		O2oAddCand(o, g->dealers[i], O2oDealerDistance(o, g->dealers[i]),
-				   o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, g->dealers[i]->dealer_id),
+	{
+		const DealerInfo *d = O2oGridDealer(g, i);
+
+		O2oAddCand(o, d, O2oDealerDistance(o, d),
+				   o->lazy_stock ? STOCK_UNREAD : O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id),
 				   true, &r->cands, &r->ncands, &s->cap);
+	}
 }
 
 /*
@@ -164,14 +168,13 @@ AddNearestGridHolders(Ranking *r, Search *s)
 static NearGrid *
 OtherGridsInBox(const Order *o, const Box *box, int *nnear)
 {
-	int			ngrids;
-	const GridInfo *const *grids = O2oDealerGrids(&ngrids);
+	int			ngrids = O2oDealerGridCount();
 	NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
 
 	*nnear = 0;
 	for (int gi = 0; gi < ngrids; gi++)
 	{
-		const GridInfo *g = grids[gi];
+		const GridInfo *g = O2oDealerGridAt(gi);
 
 		if (g->grid_id == o->grid_id || g->maxlon < box->minlon || g->minlon > box->maxlon
 			|| g->maxlat < box->minlat || g->minlat > box->maxlat)
@@ -199,7 +202,7 @@ AddEveryOtherDealer(Ranking *r, Search *s)
 		O2oStockOpen(&s->by_dealer, false, r->snap);
 		for (int i = 0; i < g->ndealers; i++)
 		{
-			const DealerInfo *d = g->dealers[i];
+			const DealerInfo *d = O2oGridDealer(g, i);
 			int32		avail;
 
 			if (!O2oInBox(&s->box, d->lon, d->lat))
@@ -251,7 +254,7 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 		O2oStockOpen(&s->by_dealer, false, r->snap);
 		for (int i = 0; i < g->ndealers; i++)
 		{
-			const DealerInfo *d = g->dealers[i];
+			const DealerInfo *d = O2oGridDealer(g, i);
 			int32		avail;
 
 			if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)

@@ -76,7 +76,7 @@ LoadInstallers(Evaluator *ev, Cand *c)
 	}
 	for (int i = 0; i < d->ninst; i++)
 	{
-		const InstallerInfo *inst = d->inst[i];
+		const InstallerInfo *inst = O2oDealerInstaller(d, i);
 		int32	   *booked = palloc0(window * sizeof(int32));
 		double		inst_booked = 0;
 		Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(ev->start),

@@ -135,8 +135,10 @@ DECLARE
 	gridless boolean;
 BEGIN
 	SELECT * INTO o FROM o2o.orders x WHERE x.order_id = oid;
-	-- o2o_grid_nearest is checked against PostGIS by the grid family
-	gridless := o2o_grid_nearest(o.location, current_setting('o2o_route.nearest_grid_m')::float8) IS NULL;
+	-- the order's grid is the one it was placed in, else the nearest within
+	-- reach (o2o_grid_nearest is checked against PostGIS by the grid family)
+	gridless := o.grid_id IS NULL
+		AND o2o_grid_nearest(o.location, current_setting('o2o_route.nearest_grid_m')::float8) IS NULL;
 	SELECT format('%s (dealer %s)', why, dealer_id) INTO bad
 	  FROM (SELECT x.dealer_id,
 				   CASE WHEN x.eligible <> (x.reason IS NULL) THEN 'eligible but a reason, or neither'
