@@ -92,6 +92,9 @@ bash test/cluster/upgrade.sh; record "upgrade path" $?
 say "pg_dump / pg_restore round trip"
 bash test/cluster/dump_restore.sh; record "dump and restore" $?
 
+say "a hot standby: the read-only functions there, a change replayed"
+bash test/cluster/standby.sh; record "hot standby" $?
+
 say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
 bash test/cluster/stress.sh; record "stress run and invariants" $?
 

@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -152,12 +153,26 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 }
 
 /* o2o_assign(order_id bigint) returns int: the dealer, or NULL */
+/*
+ * Routing writes: refused with 25006 in a read-only transaction and on a hot
+ * standby, before anything is read (not an internal error deep inside).
+ */
+static void
+RequireWritable(const char *fn)
+{
+	PreventCommandIfReadOnly(fn);
+	PreventCommandDuringRecovery(fn);
+}
+
 Datum
 o2o_assign(PG_FUNCTION_ARGS)
 {
 	AssignOptions opts = {.nowait = false};
 	bool		assigned;
-	int32		dealer = O2oAssign(PG_GETARG_INT64(0), &opts, &assigned);
+	int32		dealer;
+
+	RequireWritable("o2o_assign()");
+	dealer = O2oAssign(PG_GETARG_INT64(0), &opts, &assigned);
 
 	if (!assigned)
 		PG_RETURN_NULL();
@@ -259,6 +274,7 @@ o2o_assign_pending(PG_FUNCTION_ARGS)
 	Oid			t[1] = {INT4OID};
 	int			rc;
 
+	RequireWritable("o2o_assign_pending()");
 	if (max < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -272,6 +272,17 @@ SET LOCAL o2o_route.nearest_grid_m = 5000;
 SELECT dealer_id, eligible, same_grid FROM o2o_candidates(14) WHERE rank = 1;
 ROLLBACK;
 
+-- routing writes: refused in a read-only transaction (and on a hot standby,
+-- test/cluster/standby.sh) with 25006, not an internal error
+BEGIN READ ONLY;
+SELECT o2o_assign(1);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT o2o_assign_pending(1);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+
 -- pending orders in one call
 INSERT INTO o2o.orders (order_id, sku, qty, location, unit_price)
 SELECT 100 + i, 'FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 2999 FROM generate_series(1, 5) i;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A real hot standby of the throwaway cluster (pg_basebackup, streaming
+# replication): the read-only functions answer there as on the primary, a
+# change committed on the primary is seen by the standby's next statement
+# once replayed, and the caches say why they are the backend's own there.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+cluster_env
+export PGOPTIONS='-c client_min_messages=warning'
+
+DB=o2o_standby
+SDATA=$TMP/standby
+SLOG=$TMP/standby.log
+BINDIR=$PGBIN
+sport=$((PGPORT + 100))
+while (exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null || [ -e "$PGHOST/.s.PGSQL.$sport" ]; do sport=$((sport + 1)); done
+
+stop_standby() {
+	if [ -f "$SDATA/PG_VERSION" ]; then
+		as_pg "$BINDIR/pg_ctl" -D "$SDATA" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$SDATA"
+}
+trap stop_standby EXIT
+stop_standby
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
+CREATE EXTENSION o2o_route CASCADE;
+\i $ROOT/test/fixtures/worldgen.sql
+SELECT o2o_gen.build(5, n_grids => 30, n_dealers => 200, n_orders => 500);
+SQL
+
+# the standby: a base backup that follows the primary over its socket
+mkdir -p "$SDATA"
+chmod 0700 "$SDATA"
+[ "$(id -u)" = 0 ] && chown "$PGOS_USER" "$SDATA"
+as_pg "$BINDIR/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -D "$SDATA" -R -X stream -c fast >/dev/null
+touch "$SLOG"
+[ "$(id -u)" = 0 ] && chown "$PGOS_USER" "$SLOG"
+as_pg "$BINDIR/pg_ctl" -D "$SDATA" -l "$SLOG" -w -t 60 \
+	-o "-p $sport -c hot_standby=on -c unix_socket_directories='$PGHOST' -c listen_addresses=''" start >/dev/null
+
+standby() { psql -X -q -At -p "$sport" -d $DB "$@"; }
+primary() { psql -X -q -At -d $DB "$@"; }
+wait_replay() {
+	local lsn
+	lsn=$(primary -c "SELECT pg_current_wal_insert_lsn()")
+	for _ in $(seq 1 100); do
+		[ "$(standby -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && return 0
+		sleep 0.1
+	done
+	echo "the standby did not replay up to $lsn"; return 1
+}
+wait_replay
+
+fail=0
+check() {	# check WHAT EXPECTED GOT
+	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
+}
+
+check "the standby is in recovery" t "$(standby -c "SELECT pg_is_in_recovery()")"
+# the same answers on both servers, for the read-only functions
+q="SELECT count(*), sum(coalesce(o2o_grid_of(location), -1)), sum(coalesce(o2o_grid_nearest(location, 20000), -1))
+	 FROM o2o.orders"
+check "o2o_grid_of and o2o_grid_nearest agree with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(c::text, '|' ORDER BY o.order_id, c.dealer_id))
+	 FROM (SELECT order_id FROM o2o.orders ORDER BY order_id LIMIT 40) o, LATERAL o2o_candidates(o.order_id, 5) c"
+check "o2o_candidates agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) FROM o2o.product p, LATERAL o2o_stock_rollup(p.sku) r"
+check "o2o_stock_rollup agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(o2o_national_price(sku, now())::text, '|' ORDER BY sku)) FROM o2o.product"
+check "o2o_national_price agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT count(*) FROM o2o.grid_coverage"
+check "the coverage view reads" "$(primary -c "$q")" "$(standby -c "$q")"
+check "the standby's caches are its backends' own" "dealer cache own|grid index own" \
+	"$(standby -c "SELECT string_agg(cache || ' ' || mode, '|' ORDER BY cache) FROM o2o_cache_status()")"
+check "writing is refused there (25006)" "25006" \
+	"$(standby -v VERBOSITY=verbose -c "SELECT o2o_assign(1)" 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+
+check "a life-cycle step is refused there (25006)" "25006" \
+	"$(standby -v VERBOSITY=verbose -c "SELECT o2o_cancel(1)" 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+
+# a grid added on the primary: a standby session open before the change sees
+# it at its next statement once replayed
+coproc STANDBY { psql -X -q -At -p "$sport" -d $DB 2>&1; }
+echo "SELECT 'before', coalesce(o2o_grid_of(60.5, 10.5), -1);" >&"${STANDBY[1]}"
+read -r line <&"${STANDBY[0]}"
+check "an open standby session finds no grid at (60.5, 10.5)" "before|-1" "$line"
+primary -c "INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom)
+	VALUES (9001, 'X', 'Island', 'P', 'C', 'K', 1, 'south', 'SRID=4326;MULTIPOLYGON(((60 10,61 10,61 11,60 11,60 10)))')" >/dev/null
+wait_replay
+echo "SELECT 'after', coalesce(o2o_grid_of(60.5, 10.5), -1);" >&"${STANDBY[1]}"
+read -r line <&"${STANDBY[0]}"
+check "the same session's next statement sees the new grid" "after|9001" "$line"
+exec {STANDBY[1]}>&-
+wait "$STANDBY_PID" 2>/dev/null || true
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+exit $fail
