@@ -27,10 +27,14 @@
  *	- the library is not preloaded (no control block);
  *	- this transaction changed a cached table: it sees its own change at
  *	  its next command, which no other backend may see;
- *	- a hot standby: no trigger fires there to publish a change;
  *	- a parallel worker of a transaction that wrote (its leader may have
  *	  changed a cached table), or a parallel operation with nothing
  *	  published yet (it may not take the latest snapshot).
+ * On a hot standby no trigger fires: a backend that receives a replayed
+ * invalidation of a cached table needs an image built from at least the
+ * replay position it then reads, and builds one if the published image is
+ * older (see Acceptable()).
+ *
  * A transaction that changed a cached table cannot be prepared (2PC): the
  * image would have to be published by whoever commits it.
  */
@@ -39,6 +43,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
@@ -123,6 +128,8 @@ typedef struct KindState
 	bool		pending_clear;	/* at commit, withdraw the image (tables gone) */
 	uint64		own_builds;
 	double		own_build_ms;
+	uint64		seen_invals;	/* hot standby: invalidations seen, */
+	XLogRecPtr	need_lsn;		/* and the replay it must see since */
 } KindState;
 
 static KindState Kinds[O2O_SH_NKINDS];
@@ -484,11 +491,26 @@ PublishLockTag(LOCKTAG *tag, O2oShKind kind)
 static bool
 UseShared(KindState *ks)
 {
-	if (Ctl == NULL || ks->dirty || RecoveryInProgress())
+	if (Ctl == NULL || ks->dirty)
 		return false;
 	if (IsParallelWorker() && FullTransactionIdIsValid(GetTopFullTransactionIdIfAny()))
 		return false;
 	return GetMyDb() != NULL;
+}
+
+/*
+ * Whether an image can serve this backend now: built from the current
+ * tables; on a primary, not on a standby (promoted since); on a hot
+ * standby, with every change replayed that this backend was told of.
+ */
+static bool
+Acceptable(KindState *ks, const O2oImageHeader *h, const Oid *relids)
+{
+	if (!SameTables(ks, h, relids))
+		return false;
+	if (RecoveryInProgress())
+		return h->in_recovery && h->lsn >= ks->need_lsn;
+	return !h->in_recovery;
 }
 
 /*
@@ -516,7 +538,7 @@ AttachShared(KindState *ks, O2oShKind kind, const Oid *relids)
 		if (v != 0 && !mine)
 			seg = dsm_attach(sk->handle);
 		LWLockRelease(Ctl->lock);
-		if (mine && SameTables(ks, ks->cur.h, relids))
+		if (mine && Acceptable(ks, ks->cur.h, relids))
 		{
 			if (locked)
 				LockRelease(&tag, ExclusiveLock, true);
@@ -526,7 +548,7 @@ AttachShared(KindState *ks, O2oShKind kind, const Oid *relids)
 		{
 			O2oImageHeader *h = dsm_segment_address(seg);
 
-			if (SameTables(ks, h, relids))
+			if (Acceptable(ks, h, relids))
 			{
 				Held		next = {Map(seg), seg};
 
@@ -535,7 +557,7 @@ AttachShared(KindState *ks, O2oShKind kind, const Oid *relids)
 				Replace(ks, next);
 				return true;
 			}
-			dsm_detach(seg);	/* of tables dropped since */
+			dsm_detach(seg);	/* of tables dropped since, or not replayed enough */
 		}
 		if (locked)
 			break;
@@ -549,8 +571,15 @@ AttachShared(KindState *ks, O2oShKind kind, const Oid *relids)
 
 	PG_TRY();
 	{
+		/* on a standby, what is replayed now is in any snapshot taken after */
+		bool		recovery = RecoveryInProgress();
+		XLogRecPtr	lsn = recovery ? GetXLogReplayRecPtr(NULL) : InvalidXLogRecPtr;
 		dsm_segment *seg = BuildSegment(ks, GetLatestSnapshot());
+		O2oImageHeader *h = dsm_segment_address(seg);
 		Held		next;
+
+		h->in_recovery = recovery;
+		h->lsn = lsn;
 
 		Publish(sk, seg);
 		next.seg = seg;
@@ -600,8 +629,20 @@ O2oShCacheGet(O2oShKind kind, FunctionCallInfo fcinfo, uint64 *serial)
 			ShKind	   *sk = &MyDb->k[kind];
 
 			CurrentRelids(ks, relids, false);
+			if (RecoveryInProgress() && ks->inval.inval_count != ks->seen_invals)
+			{
+				/*
+				 * A hot standby: no trigger publishes there.  A change to a
+				 * table of the cache reaches this backend as a replayed
+				 * invalidation; whatever is replayed now includes it, so an
+				 * image built from at least this far serves.  (ANALYZE on
+				 * the primary too: one rebuild per standby, not per backend.)
+				 */
+				ks->need_lsn = GetXLogReplayRecPtr(NULL);
+				ks->seen_invals = ks->inval.inval_count;
+			}
 			if (ks->cur.seg == NULL || pg_atomic_read_u64(&sk->version) != ks->cur.h->version
-				|| !SameTables(ks, ks->cur.h, relids))
+				|| !Acceptable(ks, ks->cur.h, relids))
 			{
 				if (!AttachShared(ks, kind, relids))
 					RefreshOwn(ks, fcinfo, true);

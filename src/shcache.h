@@ -11,6 +11,7 @@
 #ifndef O2O_SHCACHE_H
 #define O2O_SHCACHE_H
 
+#include "access/xlogdefs.h"
 #include "fmgr.h"
 #include "port/atomics.h"
 #include "utils/snapshot.h"
@@ -36,6 +37,8 @@ typedef struct O2oImageHeader
 	uint64		version;		/* a shared image's; 0 for a backend's own */
 	double		build_ms;
 	TimestampTz built_at;
+	bool		in_recovery;	/* built on a hot standby ... */
+	XLogRecPtr	lsn;			/* ... with everything replayed up to here */
 	pg_atomic_uint32 attached;	/* backends that map a shared image */
 } O2oImageHeader;
 

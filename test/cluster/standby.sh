@@ -2,7 +2,8 @@
 # A real hot standby of the throwaway cluster (pg_basebackup, streaming
 # replication): the read-only functions answer there as on the primary, a
 # change committed on the primary is seen by the standby's next statement
-# once replayed, and the caches say why they are the backend's own there.
+# once replayed (the shared caches are rebuilt there on the first use after a
+# replayed change to their tables).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 cluster_env
@@ -73,8 +74,12 @@ q="SELECT md5(string_agg(o2o_national_price(sku, now())::text, '|' ORDER BY sku)
 check "o2o_national_price agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
 q="SELECT count(*) FROM o2o.grid_coverage"
 check "the coverage view reads" "$(primary -c "$q")" "$(standby -c "$q")"
-check "the standby's caches are its backends' own" "dealer cache own|grid index own" \
-	"$(standby -c "SELECT string_agg(cache || ' ' || mode, '|' ORDER BY cache) FROM o2o_cache_status()")"
+check "the standby's caches are shared, built there" "dealer cache shared true|grid index shared true" \
+	"$(standby -c "SELECT string_agg(cache || ' ' || mode || ' ' || (builds >= 1), '|' ORDER BY cache) FROM o2o_cache_status()")"
+# a second standby session maps the same image: nothing is built again
+b0=$(standby -c "SELECT builds FROM o2o_cache_status() WHERE cache = 'grid index'")
+b1=$(standby -c "SELECT o2o_grid_of(0, 0)" -c "SELECT builds FROM o2o_cache_status() WHERE cache = 'grid index'")
+check "a new standby session builds nothing" "$b0" "$(echo "$b1" | tail -1)"
 check "writing is refused there (25006)" "25006" \
 	"$(standby -v VERBOSITY=verbose -c "SELECT o2o_assign(1)" 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
 
