@@ -21,7 +21,8 @@ DB=o2o_bench_$WORLD
 SECS=${BENCH_SECS:-20}
 CLIENTS=32
 
-restart() {	# restart 1|0: with or without o2o_route preloaded
+restart() {	# restart 1|0: with or without o2o_route preloaded (always a fresh server)
+	bash scripts/cluster.sh stop >/dev/null
 	O2O_PRELOAD=$1 bash scripts/cluster.sh start >/dev/null
 	cluster_env
 }
@@ -97,11 +98,14 @@ for mode in shared own; do
 	echo "$mode newconn_rate $(awk -v n=$n -v t=$newconn 'BEGIN {print n / t * 1000}')" >>"$TMP/bench_shared.txt"
 	echo "$mode warm_rate $(awk -v n=$n -v t=$warm 'BEGIN {print n / t * 1000}')" >>"$TMP/bench_shared.txt"
 
-	# memory: 32 connections that have each called o2o_assign, against 32 idle ones
+	# memory: 32 connections that have each called o2o_assign and looked up
+	# 1,000 points (what placing and routing orders does), against 4 idle ones
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_run" -c "CREATE DATABASE o2o_bench_run TEMPLATE $DB"
 	for i in $(seq 1 $CLIENTS); do
-		PGAPPNAME=o2o_idle psql -X -q -d o2o_bench_run -c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
-		PGAPPNAME=o2o_busy psql -X -q -d o2o_bench_run -c "SELECT o2o_assign($i)" -c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
+		[ "$i" -le 4 ] && { PGAPPNAME=o2o_idle psql -X -q -d o2o_bench_run -c "SELECT pg_sleep(20)" >/dev/null 2>&1 & }
+		PGAPPNAME=o2o_busy psql -X -q -d o2o_bench_run -c "SELECT o2o_assign($i)" \
+			-c "SELECT count(o2o_grid_of(location)) FROM (SELECT location FROM bench_points LIMIT 1000) p" \
+			-c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
 	done
 	sleep 12
 	read -r ni privi pssi < <(backend_mem o2o_idle)
@@ -133,7 +137,7 @@ for mode in shared own; do
 		echo "$mode assign4_$who $(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$TMP/pgbench_a.out")" >>"$TMP/bench_shared.txt"
 		tail -1 "$TMP/bench_shared.txt"
 	done
-	psql -X -q -d $DB -At -c "SELECT cache, mode, bytes, builds, round(last_build_ms::numeric, 1) FROM o2o_cache_status()" \
+	psql -X -q -d $DB -At -c "SELECT replace(cache, ' ', '_'), mode, bytes, builds, round(last_build_ms::numeric, 1) FROM o2o_cache_status()" \
 		| sed "s/^/$mode status /" >>"$TMP/bench_shared.txt"
 done
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_run"
@@ -156,7 +160,7 @@ awk '
 	$2 == "ramp" { ramp1[$1] = $3; ramp2[$1] = $4 }
 	$2 == "assign4_o2o" { a[$1] = $3 }
 	$2 == "assign4_baseline" { b[$1] = $3 }
-	$2 == "status" { split($3, f, "|"); if (f[1] == "grid index") { gbytes[$1] = f[3]; gms[$1] = f[5] } }
+	$2 == "status" { split($3, f, "|"); if (f[1] == "grid_index") { gbytes[$1] = f[3]; gms[$1] = f[5] } }
 	END {
 		printf "%-58s %12s %12s\n", "", "shared", "own copies"
 		printf "%-58s %12.1f %12.1f\n", "grid index build, ms (the first lookup after a restart)", first["shared"], first["own"]
@@ -165,7 +169,7 @@ awk '
 		printf "%-58s %12.1fx %11.1fx  (target >= 80x shared)\n", "  / PostGIS per point (GiST + ST_Contains)", nc["shared"] / pg, nc["own"] / pg
 		printf "%-58s %12.0f %12.0f\n", "steady-state lookups, points/s", warm["shared"], warm["own"]
 		printf "%-58s %12.2fx  (target >= 1x)\n", "  shared / own copies", warm["shared"] / warm["own"]
-		printf "%-58s %12.1f %12.1f\n", "memory per backend after o2o_assign, private MB",
+		printf "%-58s %12.1f %12.1f\n", "memory per backend after o2o_assign + lookups, private MB",
 			privb["shared"] / nb["shared"] / 1024, privb["own"] / nb["own"] / 1024
 		printf "%-58s %12.1f %12.1f  (target <= 2 MB shared)\n", "  the same less an idle backend, MB",
 			(privb["shared"] / nb["shared"] - privi["shared"] / ni["shared"]) / 1024,
