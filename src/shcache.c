@@ -514,77 +514,78 @@ Acceptable(KindState *ks, const O2oImageHeader *h, const Oid *relids)
 }
 
 /*
- * Map the published image if it is of the current tables; else build one
- * and publish it, under the publishers' lock.  false: nothing published,
- * and this backend may not publish (a parallel operation).
+ * Use the published image if it can serve (mapping it unless it is the one
+ * in use already).  false: nothing published that serves.
+ */
+static bool
+TryPublished(KindState *ks, O2oShKind kind, const Oid *relids)
+{
+	ShKind	   *sk = &MyDb->k[kind];
+	dsm_segment *seg = NULL;
+	uint64		v;
+	bool		mine;
+	O2oImageHeader *h;
+
+	LWLockAcquire(Ctl->lock, LW_SHARED);
+	v = pg_atomic_read_u64(&sk->version);
+	/* a segment may be attached once per backend */
+	mine = v != 0 && ks->cur.seg != NULL && ks->cur.h->version == v;
+	if (v != 0 && !mine)
+		seg = dsm_attach(sk->handle);
+	LWLockRelease(Ctl->lock);
+	if (mine)
+		return Acceptable(ks, ks->cur.h, relids);
+	if (seg == NULL)
+		return false;
+	h = dsm_segment_address(seg);
+	if (!Acceptable(ks, h, relids))
+	{
+		dsm_detach(seg);		/* of tables dropped since, or not replayed enough */
+		return false;
+	}
+	{
+		Held		next = {Map(seg), seg};
+
+		Replace(ks, next);
+	}
+	return true;
+}
+
+/*
+ * Use the published image if it serves; else build one and publish it,
+ * under the publishers' lock (whoever held it may have published what
+ * serves meanwhile).  false: nothing serves, and this backend may not
+ * publish (a parallel operation).
  */
 static bool
 AttachShared(KindState *ks, O2oShKind kind, const Oid *relids)
 {
-	ShKind	   *sk = &MyDb->k[kind];
 	LOCKTAG		tag;
-	bool		locked = false;
 
-	for (;;)
-	{
-		dsm_segment *seg = NULL;
-		uint64		v;
-		bool		mine;
-
-		LWLockAcquire(Ctl->lock, LW_SHARED);
-		v = pg_atomic_read_u64(&sk->version);
-		/* a segment may be attached once per backend */
-		mine = v != 0 && ks->cur.seg != NULL && ks->cur.h->version == v;
-		if (v != 0 && !mine)
-			seg = dsm_attach(sk->handle);
-		LWLockRelease(Ctl->lock);
-		if (mine && Acceptable(ks, ks->cur.h, relids))
-		{
-			if (locked)
-				LockRelease(&tag, ExclusiveLock, true);
-			return true;
-		}
-		if (seg != NULL)
-		{
-			O2oImageHeader *h = dsm_segment_address(seg);
-
-			if (Acceptable(ks, h, relids))
-			{
-				Held		next = {Map(seg), seg};
-
-				if (locked)
-					LockRelease(&tag, ExclusiveLock, true);
-				Replace(ks, next);
-				return true;
-			}
-			dsm_detach(seg);	/* of tables dropped since, or not replayed enough */
-		}
-		if (locked)
-			break;
-		if (IsInParallelMode())
-			return false;
-		PublishLockTag(&tag, kind);
-		(void) LockAcquire(&tag, ExclusiveLock, true, false);
-		locked = true;
-		/* look again: whoever held the lock may have published */
-	}
-
+	if (TryPublished(ks, kind, relids))
+		return true;
+	if (IsInParallelMode())
+		return false;
+	PublishLockTag(&tag, kind);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 	PG_TRY();
 	{
-		/* on a standby, what is replayed now is in any snapshot taken after */
-		bool		recovery = RecoveryInProgress();
-		XLogRecPtr	lsn = recovery ? GetXLogReplayRecPtr(NULL) : InvalidXLogRecPtr;
-		dsm_segment *seg = BuildSegment(ks, GetLatestSnapshot());
-		O2oImageHeader *h = dsm_segment_address(seg);
-		Held		next;
+		if (!TryPublished(ks, kind, relids))
+		{
+			/* on a standby, what is replayed now is in any snapshot taken after */
+			bool		recovery = RecoveryInProgress();
+			XLogRecPtr	lsn = recovery ? GetXLogReplayRecPtr(NULL) : InvalidXLogRecPtr;
+			dsm_segment *seg = BuildSegment(ks, GetLatestSnapshot());
+			O2oImageHeader *h = dsm_segment_address(seg);
+			Held		next;
 
-		h->in_recovery = recovery;
-		h->lsn = lsn;
-
-		Publish(sk, seg);
-		next.seg = seg;
-		next.h = Map(seg);
-		Replace(ks, next);
+			h->in_recovery = recovery;
+			h->lsn = lsn;
+			Publish(&MyDb->k[kind], seg);
+			next.seg = seg;
+			next.h = Map(seg);
+			Replace(ks, next);
+		}
 	}
 	PG_FINALLY();
 	{

@@ -26,11 +26,12 @@ trap stop_standby EXIT
 stop_standby
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
+psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<SQL
 CREATE EXTENSION o2o_route CASCADE;
 \i $ROOT/test/fixtures/worldgen.sql
 SELECT o2o_gen.build(5, n_grids => 30, n_dealers => 200, n_orders => 500);
 SQL
+
 
 # the standby: a base backup that follows the primary over its socket
 mkdir -p "$SDATA"
@@ -98,8 +99,10 @@ wait_replay
 echo "SELECT 'after', coalesce(o2o_grid_of(60.5, 10.5), -1);" >&"${STANDBY[1]}"
 read -r line <&"${STANDBY[0]}"
 check "the same session's next statement sees the new grid" "after|9001" "$line"
-exec {STANDBY[1]}>&-
-wait "$STANDBY_PID" 2>/dev/null || true
+pid=${STANDBY_PID:-}
+fd=${STANDBY[1]:-}
+[ -z "$fd" ] || exec {fd}>&-
+[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
 exit $fail
