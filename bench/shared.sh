@@ -65,13 +65,20 @@ fi
 SECONDS_Q="CREATE OR REPLACE FUNCTION pg_temp.ms(q text) RETURNS float8 LANGUAGE plpgsql AS \$\$
 DECLARE t0 timestamptz := clock_timestamp(); BEGIN EXECUTE q; RETURN 1000 * extract(epoch FROM clock_timestamp() - t0); END \$\$;"
 
-# the backends' memory: private (not shared with another process) and PSS, in kB
-backend_mem() {	# backend_mem APPNAME -> "n private_kB pss_kB" summed
+# the backends' memory, in kB: their own (the private pages of every mapping
+# but shared memory: the main segment, /dev/zero, and the dynamic segments in
+# /dev/shm, whose pages count as "private" while one process alone has
+# touched them) and PSS (everything, shared pages divided among their users)
+backend_mem() {	# backend_mem APPNAME -> "n own_kB pss_kB" summed
 	local pids
 	pids=$(psql -X -q -At -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'")
 	local n=0 priv=0 pss=0
 	for pid in $pids; do
-		read -r a b < <(awk '/^Private_(Clean|Dirty):/ {p += $2} /^Pss:/ {s += $2} END {print p, s}' "/proc/$pid/smaps_rollup")
+		read -r a b < <(awk '
+			/^[0-9a-f]+-[0-9a-f]+ / { shm = ($6 ~ /^\/dev\/(shm|zero)/ || $6 ~ /^\/SYSV/ || $6 ~ /^\/memfd/) }
+			/^Private_(Clean|Dirty):/ { if (!shm) p += $2 }
+			/^Pss:/ { s += $2 }
+			END { print p + 0, s + 0 }' "/proc/$pid/smaps")
 		n=$((n + 1)); priv=$((priv + a)); pss=$((pss + b))
 	done
 	echo "$n $priv $pss"
@@ -174,7 +181,7 @@ awk '
 		printf "%-58s %12.1fx %11.1fx  (target >= 80x shared)\n", "  / PostGIS per point (GiST + ST_Contains)", nc["shared"] / pg, nc["own"] / pg
 		printf "%-58s %12.0f %12.0f\n", "steady-state lookups, points/s", warm["shared"], warm["own"]
 		printf "%-58s %12.2fx  (target >= 1x)\n", "  shared / own copies", warm["shared"] / warm["own"]
-		printf "%-58s %12.1f %12.1f\n", "memory per backend after o2o_assign + lookups, private MB",
+		printf "%-58s %12.1f %12.1f\n", "memory per backend after o2o_assign + lookups, own MB",
 			privb["shared"] / nb["shared"] / 1024, privb["own"] / nb["own"] / 1024
 		printf "%-58s %12.1f %12.1f\n", "  the same less an idle backend, MB",
 			(privb["shared"] / nb["shared"] - privi["shared"] / ni["shared"]) / 1024,
