@@ -104,13 +104,16 @@ for mode in shared own; do
 		psql -X -q -At -d $DB -c "$SECONDS_Q" -c "SELECT pg_temp.ms('SELECT o2o_grid_of(0, 0)')"
 	done | sort -n | sed -n 3p >"$TMP/cold.txt"
 	cold=$(cat "$TMP/cold.txt")
-	# 200,000 lookups on a new connection (its first lookups), then again (warm);
+	# 200,000 lookups on a new connection (its first lookups), then again (warm,
+	# the best of three);
 	# the connection has read the points and loaded PostGIS first, which is
 	# not the cache's cost
 	read -r n newconn warm < <(psql -X -q -At -F ' ' -d $DB -c "$SECONDS_Q" \
 		-c '\o /dev/null' -c "SELECT count(ST_X(location)) FROM bench_points" -c '\o' -c "SELECT (SELECT count(*) FROM bench_points),
 		pg_temp.ms('SELECT count(o2o_grid_of(location)) FROM bench_points'),
-		pg_temp.ms('SELECT count(o2o_grid_of(location)) FROM bench_points')")
+		least(pg_temp.ms('SELECT count(o2o_grid_of(location)) FROM bench_points'),
+			  pg_temp.ms('SELECT count(o2o_grid_of(location)) FROM bench_points'),
+			  pg_temp.ms('SELECT count(o2o_grid_of(location)) FROM bench_points'))")
 	echo "$mode cold_ms $cold" >>"$TMP/bench_shared.txt"
 	echo "$mode first_ms $first" >>"$TMP/bench_shared.txt"
 	echo "$mode newconn_rate $(awk -v n=$n -v t=$newconn 'BEGIN {print n / t * 1000}')" >>"$TMP/bench_shared.txt"
