@@ -39,11 +39,12 @@ CREATE FUNCTION o2o_cache_status(OUT cache text, OUT mode text, OUT preloaded bo
 COMMENT ON FUNCTION o2o_cache_status() IS
 	'the grid index and the dealer cache: shared or this backend''s own copy, version, bytes, builds, last build, backends attached; builds nothing';
 
--- the caches are shared only when the library is preloaded: say so once
+-- the caches are shared only when the library is preloaded: say so once (a
+-- WARNING: CREATE EXTENSION runs its script with client_min_messages = warning)
 DO $$
 BEGIN
 	IF current_setting('shared_preload_libraries') !~ '(^|[, ])"?o2o_route"?($|[, ])' THEN
-		RAISE NOTICE 'o2o_route is not in shared_preload_libraries: each connection builds its own grid index and dealer cache'
+		RAISE WARNING 'o2o_route is not in shared_preload_libraries: each connection builds its own grid index and dealer cache'
 			USING HINT = 'Add o2o_route to shared_preload_libraries and restart the server to share them (see the README, Shared caches).';
 	END IF;
 END
