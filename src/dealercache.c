@@ -16,14 +16,10 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "nodes/pg_list.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "cache.h"
@@ -332,8 +328,7 @@ DealerBuildImage(Snapshot snap)
 	MemoryContext old;
 	BuildData  *bd;
 	DealerImage im = {0};
-	Size		off,
-				size;
+	Size		off;
 	O2oImageHeader *h;
 	char	   *data;
 	int32	   *pairs;			/* (dealer_id, index) sorted by id */
@@ -417,15 +412,9 @@ DealerBuildImage(Snapshot snap)
 					: im.ndealers * 2 * sizeof(int32));
 	im.skills = off;
 	off += MAXALIGN(im.nskills * SKILL_LEN);
-	size = O2O_IMAGE_HEADER_SIZE + off;
-
+	MemoryContextSwitchTo(caller);
+	h = O2oImageAlloc(O2O_SH_DEALERS, off, relids, 3);
 	MemoryContextSwitchTo(old);
-	h = MemoryContextAllocExtended(caller, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	h->magic = O2O_IMAGE_MAGIC;
-	h->kind = O2O_SH_DEALERS;
-	h->size = size;
-	memcpy(h->relids, relids, sizeof(relids));
-	h->nrelids = 3;
 	data = O2O_IMAGE_DATA(h);
 	memcpy(data, &im, sizeof(im));
 	memcpy(data + im.dealers, bd->dealers, im.ndealers * sizeof(DealerInfo));

@@ -44,8 +44,9 @@ PG_FUNCTION_INFO_V1(o2o_grid_index_stats);
 
 static const char *const GridTables[] = {"grid"};
 
-/* the view of the image in use, and which image it views */
+/* the view of the image in use, the image, and which one it is */
 static GridIndex GridView;
+static const O2oImageHeader *GridViewImage = NULL;
 static uint64 GridViewSerial = 0;
 static bool GridViewValid = false;
 
@@ -83,7 +84,6 @@ GridBuildImage(Snapshot snap)
 	SPIPlanPtr	plan;
 	Portal		portal;
 	O2oImageHeader *h;
-	Size		size;
 	Oid			relid = O2oCacheTable("grid");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -138,13 +138,7 @@ GridBuildImage(Snapshot snap)
 	oldcxt = MemoryContextSwitchTo(buildcxt);
 	idx = GridIndexFinish(b);
 	MemoryContextSwitchTo(oldcxt);
-	size = O2O_IMAGE_HEADER_SIZE + GridIndexFlatSize(idx);
-	h = MemoryContextAllocExtended(caller, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	h->magic = O2O_IMAGE_MAGIC;
-	h->kind = O2O_SH_GRID;
-	h->size = size;
-	h->relids[0] = relid;
-	h->nrelids = 1;
+	h = O2oImageAlloc(O2O_SH_GRID, GridIndexFlatSize(idx), &relid, 1);
 	GridIndexFlatten(idx, O2O_IMAGE_DATA(h));
 	MemoryContextDelete(buildcxt);
 	return h;
@@ -163,6 +157,7 @@ GridGet(FunctionCallInfo fcinfo)
 	if (!GridViewValid || serial != GridViewSerial)
 	{
 		GridIndexView(O2O_IMAGE_DATA(h), &GridView);
+		GridViewImage = h;
 		GridViewSerial = serial;
 		GridViewValid = true;
 	}
@@ -248,13 +243,10 @@ Datum
 o2o_grid_index_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	uint64		serial;
-	const O2oImageHeader *h;
 	const GridIndex *g = GridGet(fcinfo);
 	Datum		values[8];
 	bool		nulls[8] = {0};
 
-	h = O2oShCacheGet(O2O_SH_GRID, fcinfo, &serial);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	values[0] = Int32GetDatum(g->npolys);
@@ -264,6 +256,6 @@ o2o_grid_index_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(g->nedge_refs);
 	values[5] = Int64GetDatum((int64) g->index_bytes);
 	values[6] = Int64GetDatum((int64) g->vertex_bytes);
-	values[7] = Float8GetDatum(h->build_ms);
+	values[7] = Float8GetDatum(GridViewImage->build_ms);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

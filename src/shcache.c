@@ -128,6 +128,9 @@ typedef struct KindState
 	bool		pending_clear;	/* at commit, withdraw the image (tables gone) */
 	uint64		own_builds;
 	double		own_build_ms;
+	Oid			relids[O2O_CACHE_MAX_RELS];	/* the tables' oids, looked up */
+	uint64		relids_at;		/* at this count of invalidations */
+	bool		relids_valid;
 	uint64		seen_invals;	/* hot standby: invalidations seen, */
 	XLogRecPtr	need_lsn;		/* and the replay it must see since */
 } KindState;
@@ -354,6 +357,22 @@ Map(dsm_segment *seg)
 
 /* ---------- building ---------- */
 
+O2oImageHeader *
+O2oImageAlloc(O2oShKind kind, Size data_size, const Oid *relids, int nrelids)
+{
+	Size		size = O2O_IMAGE_HEADER_SIZE + data_size;
+	O2oImageHeader *h = MemoryContextAllocExtended(CurrentMemoryContext, size,
+												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	Assert(nrelids <= O2O_CACHE_MAX_RELS);
+	h->magic = O2O_IMAGE_MAGIC;
+	h->kind = kind;
+	h->size = size;
+	memcpy(h->relids, relids, nrelids * sizeof(Oid));
+	h->nrelids = nrelids;
+	return h;
+}
+
 /* the owner of a table */
 static Oid
 RelOwner(Oid relid)
@@ -385,6 +404,22 @@ CurrentRelids(KindState *ks, Oid *relids, bool missing_ok)
 		}
 	}
 	return true;
+}
+
+/*
+ * The tables' oids now.  Looked up again only after an invalidation of
+ * them (dropping a table sends one), not on every call.
+ */
+static const Oid *
+Relids(KindState *ks)
+{
+	if (!ks->relids_valid || ks->relids_at != ks->inval.inval_count)
+	{
+		CurrentRelids(ks, ks->relids, false);
+		ks->relids_at = ks->inval.inval_count;
+		ks->relids_valid = true;
+	}
+	return ks->relids;
 }
 
 static bool
@@ -626,10 +661,9 @@ O2oShCacheGet(O2oShKind kind, FunctionCallInfo fcinfo, uint64 *serial)
 	{
 		if (ks->cur.seg == NULL || look)
 		{
-			Oid			relids[O2O_CACHE_MAX_RELS];
+			const Oid  *relids = Relids(ks);
 			ShKind	   *sk = &MyDb->k[kind];
 
-			CurrentRelids(ks, relids, false);
 			if (RecoveryInProgress() && ks->inval.inval_count != ks->seen_invals)
 			{
 				/*

@@ -53,6 +53,12 @@ typedef struct O2oImageHeader
 typedef O2oImageHeader *(*O2oImageBuild) (Snapshot snap);
 
 /*
+ * A new image of data_size bytes of data, zeroed, in CurrentMemoryContext,
+ * its header filled but for what publishing sets.
+ */
+extern O2oImageHeader *O2oImageAlloc(O2oShKind kind, Size data_size, const Oid *relids, int nrelids);
+
+/*
  * Register a cache: its tables (in o2o; their changes make it stale; the
  * caller must be able to read them all) and its builder.  From _PG_init.
  */
