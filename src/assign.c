@@ -35,6 +35,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "assign.h"
 #include "candidates.h"
@@ -196,6 +197,11 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	int			ncands,
 				rank = 0;
 	MemoryContext callcxt = CurrentMemoryContext;
+	bool		extra;
+	StockProbe	stock = {0};
+	SyncProbe	sync = {0};
+	Snapshot	snap = NULL;
+	Datum		sku = (Datum) 0;
 
 	if (k < 1 || k > 1000)
 		ereport(ERROR,
@@ -211,11 +217,19 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	O2oRankEnd(&r);
 	cands = r.cands;
 	ncands = r.ncands;
+	/* the safety stock and the last count of each dealer shown (0.7.0 on) */
+	extra = rsinfo->setDesc->natts >= 18;
+	if (extra)
+	{
+		snap = RegisterSnapshot(GetTransactionSnapshot());
+		O2oStockOpen(&stock, false, snap);
+		sku = CStringGetTextDatum(o.sku);
+	}
 	for (int i = 0; i < ncands; i++)
 	{
 		Cand	   *c = &cands[i];
-		Datum		values[16];
-		bool		nulls[16] = {0};
+		Datum		values[18];
+		bool		nulls[18] = {0};
 		MemoryContext old;
 
 		if (c->reason == REASON_NONE && ++rank > k)
@@ -240,11 +254,25 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		for (int j = 8; j <= 13; j++)
 			nulls[j] = c->reason != REASON_NONE;
 		values[14] = BoolGetDatum(c->reason == REASON_NONE);
-		values[15] = c->reason != REASON_NONE ? CStringGetTextDatum(O2oReasonName(c->reason)) : (Datum) 0;
+		values[15] = c->reason != REASON_NONE ? CStringGetTextDatum(O2oCandReasonText(c)) : (Datum) 0;
 		nulls[15] = c->reason == REASON_NONE;
+		if (extra)
+		{
+			TimestampTz t = O2oDealerCountedAt(&sync, c->dealer_id, snap);
+
+			values[16] = Int32GetDatum(O2oDealerSafety(&stock, sku, c->dealer_id));
+			values[17] = TimestampTzGetDatum(t);
+			nulls[17] = TIMESTAMP_NOT_FINITE(t);
+		}
 		old = MemoryContextSwitchTo(callcxt);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
+	}
+	if (extra)
+	{
+		O2oStockClose(&stock);
+		O2oSyncClose(&sync);
+		UnregisterSnapshot(snap);
 	}
 	SPI_finish();
 	return (Datum) 0;

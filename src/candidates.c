@@ -248,6 +248,7 @@ O2oAddCand(const Order *o, const DealerInfo *d, double distance_m, int32 availab
 	c->same_grid = same_grid;
 	c->installer_id = -1;
 	c->day_index = -1;
+	TIMESTAMP_NOBEGIN(c->counted_at);
 }
 
 /* open the probe once: by the (sku, grid_id) index or the table's key */
@@ -270,6 +271,7 @@ O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
 	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
 	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
+	sp->a_safety = O2oProbeAttnum(&sp->p, "safety");
 	if (by_grid)
 	{
 		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */
@@ -285,14 +287,15 @@ O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 	sp->open = true;
 }
 
-/* on_hand - reserved of the stock row just read */
+/* what online may take of the stock row just read: on_hand - reserved - safety */
 static inline int32
 StockAvailable(StockProbe *sp)
 {
 	bool		isnull;
 
 	return DatumGetInt32(O2oProbeGet(&sp->p, sp->a_on_hand, &isnull))
-		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull));
+		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull))
+		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull));
 }
 
 /* a stock row found in the index, to be read if near enough */
@@ -422,6 +425,51 @@ O2oDealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id)
 
 	O2oProbeStart(&sp->p, v);
 	return O2oProbeNext(&sp->p) ? StockAvailable(sp) : -1;
+}
+
+/* the safety stock of a dealer's stock row; 0 when it has none */
+int32
+O2oDealerSafety(StockProbe *sp, Datum sku, int32 dealer_id)
+{
+	Datum		v[2] = {Int32GetDatum(dealer_id), sku};
+	bool		isnull;
+
+	O2oProbeStart(&sp->p, v);
+	return O2oProbeNext(&sp->p) ? DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull)) : 0;
+}
+
+/* the time of a dealer's last applied count; DT_NOBEGIN when it never synced */
+TimestampTz
+O2oDealerCountedAt(SyncProbe *sp, int32 dealer_id, Snapshot snap)
+{
+	static const O2oProbeKey keys[1] = {{"dealer_id", 1, BTEqualStrategyNumber, F_INT4EQ}};
+	Datum		v = Int32GetDatum(dealer_id);
+	TimestampTz t;
+	bool		isnull;
+
+	if (!sp->open)
+	{
+		O2oProbeOpen(&sp->p, "dealer_sync", "dealer_sync_pkey", keys, 1, snap);
+		sp->a_counted_at = O2oProbeAttnum(&sp->p, "counted_at");
+		sp->open = true;
+	}
+	O2oProbeStart(&sp->p, &v);
+	if (O2oProbeNext(&sp->p))
+	{
+		t = DatumGetTimestampTz(O2oProbeGet(&sp->p, sp->a_counted_at, &isnull));
+		if (!isnull)
+			return t;
+	}
+	TIMESTAMP_NOBEGIN(t);
+	return t;
+}
+
+void
+O2oSyncClose(SyncProbe *sp)
+{
+	if (sp->open)
+		O2oProbeClose(&sp->p);
+	sp->open = false;
 }
 
 /* close the probe if it was opened */

@@ -9,6 +9,7 @@
 
 #include "utils/date.h"
 #include "utils/snapshot.h"
+#include "utils/timestamp.h"
 
 #include "dealercache.h"
 #include "orderstate.h"
@@ -56,7 +57,8 @@ typedef enum CandReason
 	REASON_NO_GRID,
 	REASON_CLIMATE,
 	REASON_RESERVED_MEANWHILE,
-	REASON_BUSY
+	REASON_BUSY,
+	REASON_STALE				/* stock older than o2o_route.stock_max_age */
 } CandReason;
 
 /* Cand.available not read yet: see Order.lazy_stock */
@@ -71,7 +73,7 @@ typedef struct Cand
 	int32		region_id;
 	bool		active;
 	double		radius_m;
-	int32		available;		/* on_hand - reserved; -1: no stock row; STOCK_UNREAD */
+	int32		available;		/* on_hand - reserved - safety; -1: no stock row; STOCK_UNREAD */
 	double		distance_m;
 	bool		same_grid;
 	bool		excluded;		/* declined this order before */
@@ -93,6 +95,7 @@ typedef struct Cand
 				penalty,
 				score;
 	CandReason	reason;			/* REASON_NONE: eligible (or not evaluated yet) */
+	TimestampTz counted_at;		/* the dealer's last count; DT_NOBEGIN: never synced */
 	bool		evaluated;		/* installers read, eligibility and score final */
 	double		bound;			/* the score it can reach at most (load 0) */
 } Cand;
@@ -119,8 +122,17 @@ typedef struct StockProbe
 	bool		open;
 	AttrNumber	a_dealer,
 				a_on_hand,
-				a_reserved;
+				a_reserved,
+				a_safety;
 } StockProbe;
+
+/* the dealers' last counts (o2o.dealer_sync), probed by dealer_id */
+typedef struct SyncProbe
+{
+	O2oProbe	p;
+	bool		open;
+	AttrNumber	a_counted_at;
+} SyncProbe;
 
 /*
  * Read (and, when lock, lock) the order, its product and earlier
@@ -171,5 +183,12 @@ extern void O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 gri
 
 /* Units of the SKU at a dealer; -1: no stock row.  sp opened by dealer. */
 extern int32 O2oDealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id);
+
+/* The safety stock of a dealer's stock row; 0 when it has none. */
+extern int32 O2oDealerSafety(StockProbe *sp, Datum sku, int32 dealer_id);
+
+/* The time of a dealer's last applied count; DT_NOBEGIN when it never synced. */
+extern TimestampTz O2oDealerCountedAt(SyncProbe *sp, int32 dealer_id, Snapshot snap);
+extern void O2oSyncClose(SyncProbe *sp);
 
 #endif							/* O2O_CANDIDATES_H */

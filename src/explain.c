@@ -34,10 +34,11 @@ static const char *const reason_names[] = {
 	[REASON_NO_GRID] = "delivery point outside every grid",
 	[REASON_CLIMATE] = "model not sold in this climate zone",
 	[REASON_RESERVED_MEANWHILE] = "reserved meanwhile",
-	[REASON_BUSY] = "busy"
+	[REASON_BUSY] = "busy",
+	[REASON_STALE] = "stock not synced"
 };
 
-StaticAssertDecl(lengthof(reason_names) == REASON_BUSY + 1,
+StaticAssertDecl(lengthof(reason_names) == REASON_STALE + 1,
 				 "reason_names must name every CandReason");
 
 /* a jsonb value being built */
@@ -180,7 +181,7 @@ O2oUnassignableReason(const Order *o, const Cand *cands, int ncands)
 	/* the order of the counts; never busy: such an order stays pending */
 	static const CandReason reasons[] = {
 		REASON_NO_STOCK, REASON_OUT_OF_RADIUS, REASON_NO_SKILL, REASON_NO_SLOT,
-		REASON_DECLINED, REASON_INACTIVE, REASON_CLIMATE, REASON_RESERVED_MEANWHILE
+		REASON_DECLINED, REASON_INACTIVE, REASON_CLIMATE, REASON_RESERVED_MEANWHILE, REASON_STALE
 	};
 
 	initStringInfo(&s);
@@ -212,6 +213,19 @@ O2oUnassignableReason(const Order *o, const Cand *cands, int ncands)
 	}
 	s.data[s.len - 1] = ')';
 	return s.data;
+}
+
+/*
+ * Why a candidate cannot serve, in words: the reason's name, and for stock
+ * too old to route on, since when ("stock not synced since ...").
+ */
+char *
+O2oCandReasonText(const Cand *c)
+{
+	if (c->reason == REASON_STALE)
+		return TIMESTAMP_NOT_FINITE(c->counted_at) ? pstrdup("stock never synced")
+			: psprintf("stock not synced since %s", timestamptz_to_str(c->counted_at));
+	return pstrdup(reason_names[c->reason]);
 }
 
 /* the words for a reason; NULL for none */

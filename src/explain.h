@@ -13,6 +13,9 @@
 /* The words for a reason (o2o_candidates.reason); NULL for REASON_NONE. */
 extern const char *O2oReasonName(CandReason reason);
 
+/* Why a candidate cannot serve, in words (with the time, for stale stock). */
+extern char *O2oCandReasonText(const Cand *c);
+
 /*
  * The detail of an assignment: the policy, the grid, the winner cands[win]
  * and up to three eligible runners-up after it, each with its score parts.

@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -21,6 +23,7 @@ int			o2o_promise_horizon_days = 14;
 int			o2o_travel_days = 1;
 int			o2o_max_candidates = 30;
 int			o2o_pending_lock_timeout = 20;
+int			o2o_stock_max_age = 0;
 
 static const struct config_enum_entry cross_grid_options[] = {
 	{"never", O2O_CROSS_NEVER, false},
@@ -87,4 +90,9 @@ O2oGucInit(void)
 							NULL,
 							&o2o_pending_lock_timeout, 20, 1, 60000,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("o2o_route.stock_max_age",
+							"Dealers whose last stock count is older than this are not routed to; 0 turns the check off.",
+							"The age is that of the latest counted_at applied by o2o_stock_sync or the stock feed; a dealer that never synced counts as too old.",
+							&o2o_stock_max_age, 0, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 }

@@ -22,7 +22,8 @@ extern double o2o_cross_grid_penalty;
 extern int	o2o_promise_horizon_days;
 extern int	o2o_travel_days;
 extern int	o2o_max_candidates;
-extern int	o2o_pending_lock_timeout;	/* ms */
+extern int	o2o_pending_lock_timeout;
+extern int	o2o_stock_max_age;	/* ms */
 
 extern void O2oGucInit(void);
 

@@ -14,6 +14,7 @@
 #include "dealercache.h"
 #include "grid.h"
 #include "guc.h"
+#include "ledger.h"
 #include "o2o_route.h"
 #include "price.h"
 #include "shcache.h"
@@ -37,6 +38,7 @@ _PG_init(void)
 	O2oGridInit();
 	O2oPriceInit();
 	O2oDealerCacheInit();
+	O2oLedgerInit();
 
 	/* preloaded: the grid index and the dealer cache are shared (shcache.c) */
 	if (process_shared_preload_libraries_in_progress)

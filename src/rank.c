@@ -19,6 +19,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
@@ -110,6 +111,7 @@ typedef struct Search
 	Box			box;
 	StockProbe	by_grid;
 	StockProbe	by_dealer;
+	SyncProbe	sync;			/* o2o_route.stock_max_age, or explaining */
 	int			cap;			/* room in r->cands */
 } Search;
 
@@ -272,6 +274,16 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 	}
 }
 
+/*
+ * Counts taken before this are too old to route on (o2o_route.stock_max_age,
+ * counted from the start of the transaction, as now()).
+ */
+static TimestampTz
+StaleBefore(void)
+{
+	return GetCurrentTransactionStartTimestamp() - (TimestampTz) o2o_stock_max_age * USECS_PER_SEC;
+}
+
 /* the hard filters that need no installer data; unread stock read here */
 static void
 ApplyFilters(Ranking *r, Search *s)
@@ -295,6 +307,9 @@ ApplyFilters(Ranking *r, Search *s)
 			c->reason = REASON_CLIMATE;
 		else if (c->distance_m > Min(c->radius_m, o2o_max_distance_m))
 			c->reason = REASON_OUT_OF_RADIUS;
+		else if (o2o_stock_max_age > 0
+				 && (c->counted_at = O2oDealerCountedAt(&s->sync, c->dealer_id, r->snap)) < StaleBefore())
+			c->reason = REASON_STALE;
 		else
 		{
 			if (c->available == STOCK_UNREAD)
@@ -380,6 +395,7 @@ O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 	ApplyFilters(r, &s);
 	O2oStockClose(&s.by_grid);
 	O2oStockClose(&s.by_dealer);
+	O2oSyncClose(&s.sync);
 
 	O2oEvaluatorBegin(&r->ev, o, r->snap);
 	if (mode == RANK_EXPLAIN)

@@ -3,7 +3,7 @@
  *		The writes of an assignment.
  *
  * For the best candidate, in a subtransaction: reserve the stock with a
- * guarded UPDATE (on_hand - reserved >= qty) and book a slot with a guarded
+ * guarded UPDATE (on_hand - reserved - safety >= qty) and book a slot with a guarded
  * upsert (booked < capacity).  If either finds the last unit or slot taken
  * meanwhile, the subtransaction rolls back -- releasing its row locks --
  * and the next candidate is tried.  Then the assignment row with its
@@ -26,6 +26,7 @@
 
 #include "candidates.h"
 #include "guc.h"
+#include "ledger.h"
 #include "o2o_route.h"
 #include "rank.h"
 #include "reserve.h"
@@ -104,7 +105,7 @@ O2oPreparePlans(void)
 	 */
 	plans.reserve = Prepare(
 							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
-							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
+							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved - safety >= $3", 3, t_reserve);
 	plans.book = Prepare(
 						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
 						 "VALUES ($1, $2, 1, $4) "
@@ -172,7 +173,10 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 		args[0] = Int32GetDatum(c->dealer_id);
 		args[1] = CStringGetTextDatum(o->sku);
 		args[2] = Int32GetDatum(o->qty);
+		/* the ledger's entry of this reservation (ledger.c) */
+		O2oLedgerNoteSet(LEDGER_RESERVE, NULL, NULL, o->order_id);
 		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
+		O2oLedgerNoteClear();
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
 		ok = SPI_processed == 1;

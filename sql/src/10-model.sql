@@ -88,13 +88,18 @@ CREATE TABLE o2o.stock (
 	region_id	int NOT NULL,
 	updated_at	timestamptz NOT NULL DEFAULT now(),
 	grid_id		int,
+	safety		int NOT NULL DEFAULT 0,
+	counted_at	timestamptz,
+	count_source text,
+	last_consumed_at timestamptz,
 	PRIMARY KEY (dealer_id, sku),
 	CONSTRAINT stock_on_hand_check CHECK (on_hand >= 0),
-	CONSTRAINT stock_reserved_check CHECK (reserved >= 0 AND reserved <= on_hand)
+	CONSTRAINT stock_reserved_check CHECK (reserved >= 0 AND reserved <= on_hand),
+	CONSTRAINT stock_safety_check CHECK (safety >= 0)
 ) WITH (fillfactor = 90);
 CREATE INDEX stock_sku_idx ON o2o.stock (sku);
 CREATE INDEX stock_sku_grid_idx ON o2o.stock (sku, grid_id) INCLUDE (dealer_id);
-COMMENT ON TABLE o2o.stock IS 'units per dealer and SKU; 0 <= reserved <= on_hand always holds';
+COMMENT ON TABLE o2o.stock IS 'units per dealer and SKU; 0 <= reserved <= on_hand always holds; online may take on_hand - reserved - safety; the running sum of o2o.stock_ledger';
 
 CREATE TABLE o2o.installer (
 	installer_id int PRIMARY KEY,

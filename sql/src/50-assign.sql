@@ -18,7 +18,8 @@ CREATE FUNCTION o2o_candidates(order_id bigint, k int DEFAULT 10)
 	RETURNS TABLE (rank int, dealer_id int, grid_id int, same_grid boolean, distance_m float8,
 				   available int, installer_id int, install_day date, load float8, score float8,
 				   score_distance float8, score_stock float8, score_load float8,
-				   cross_grid_penalty float8, eligible boolean, reason text)
+				   cross_grid_penalty float8, eligible boolean, reason text,
+				   safety int, stock_counted_at timestamptz)
 	AS 'MODULE_PATHNAME', 'o2o_candidates'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 20;
 COMMENT ON FUNCTION o2o_candidates(bigint, int) IS

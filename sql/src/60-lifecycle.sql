@@ -5,12 +5,15 @@ CREATE FUNCTION o2o._release(a o2o.assignment, new_state text, why text, consume
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 BEGIN
+	PERFORM o2o._ledger_note(CASE WHEN consume THEN 'consume' ELSE 'release' END, why, NULL, a.order_id);
 	UPDATE o2o.stock s
 	   SET reserved = s.reserved - a.qty,
 		   on_hand = s.on_hand - CASE WHEN consume THEN a.qty ELSE 0 END,
+		   last_consumed_at = CASE WHEN consume THEN pg_catalog.clock_timestamp() ELSE s.last_consumed_at END,
 		   updated_at = now()
 	  FROM o2o.orders o
 	 WHERE o.order_id = a.order_id AND s.dealer_id = a.dealer_id AND s.sku = o.sku;
+	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
 	IF a.installer_id IS NOT NULL THEN
 		UPDATE o2o.installer_day SET booked = booked - 1
 		 WHERE installer_id = a.installer_id AND day = a.install_day;

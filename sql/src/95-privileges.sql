@@ -13,3 +13,15 @@ REVOKE EXECUTE ON FUNCTION @extschema@.o2o_assign(bigint), @extschema@.o2o_assig
 	@extschema@.o2o_decline(bigint, text), @extschema@.o2o_cancel(bigint),
 	@extschema@.o2o_complete(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA o2o FROM PUBLIC;
+
+/*
+ * Stock comes in through SECURITY DEFINER functions that check, row by
+ * row, that the caller may sync the dealer (o2o.dealer_login, or UPDATE on
+ * o2o.stock): the DBA grants EXECUTE to the integration and dealer roles.
+ * A dealer's login reads its own rows through o2o.dealer_stock and
+ * o2o.dealer_stock_ledger, which filter by the current role; they need
+ * USAGE on schema o2o and SELECT on those views, nothing else.
+ */
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_stock_sync(int, jsonb, timestamptz, text, boolean, boolean),
+	@extschema@.o2o_stock_apply_feed(boolean, boolean, int), @extschema@.o2o_stock_check_feed() FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.o2o_stock_apply(boolean, boolean, int, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;

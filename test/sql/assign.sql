@@ -231,7 +231,7 @@ GRANT SELECT ON o2o.orders, o2o.product, o2o.dealer, o2o.installer, o2o.grid, o2
 SET ROLE regress_o2o_reader;
 SELECT count(*) FROM o2o_candidates(12);
 RESET ROLE;
-GRANT SELECT ON o2o.stock TO regress_o2o_reader;
+GRANT SELECT ON o2o.stock, o2o.dealer_sync TO regress_o2o_reader;
 SET ROLE regress_o2o_reader;
 SELECT count(*) FROM o2o_candidates(12);
 -- routing changes state: it runs as the extension's owner, and EXECUTE on
