@@ -162,7 +162,7 @@ CREATE FUNCTION o2o._stock_check(p_rows o2o.stock_count[]) RETURNS o2o.stock_cou
 	LANGUAGE sql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	WITH r AS (SELECT u.*, count(*) OVER (PARTITION BY u.dealer_id, u.sku) AS dup FROM unnest(p_rows) u),
+	WITH r AS (SELECT u.*, count(*) OVER (PARTITION BY u.dealer_id, u.sku, u.counted_at) AS dup FROM unnest(p_rows) u),
 	perm AS (SELECT p.fed_by, p.dealer_id, o2o._may_sync(p.fed_by, p.dealer_id) AS ok
 			   FROM (SELECT DISTINCT fed_by, dealer_id FROM r WHERE dealer_id IS NOT NULL) p)
 	SELECT coalesce(array_agg(ROW(r.item, r.dealer_id, r.sku, r.on_hand, r.safety, r.counted_at, r.source, r.fed_by,
@@ -182,7 +182,7 @@ CREATE FUNCTION o2o._stock_check(p_rows o2o.stock_count[]) RETURNS o2o.stock_cou
 			WHEN r.counted_at IS NULL THEN 'counted_at is missing'
 			WHEN r.counted_at > clock_timestamp() THEN format('counted_at %s is in the future', r.counted_at)
 			WHEN r.dup > 1
-				THEN format('SKU %s is listed more than once for dealer %s', r.sku, r.dealer_id)
+				THEN format('SKU %s is listed more than once for dealer %s at one counted_at', r.sku, r.dealer_id)
 		END)::o2o.stock_count ORDER BY r.item), '{}')
 	  FROM r
 	  LEFT JOIN o2o.dealer d ON d.dealer_id = r.dealer_id
@@ -254,6 +254,7 @@ CREATE FUNCTION o2o._stock_apply(p_rows o2o.stock_count[], p_full o2o.stock_coun
 	AS $$
 DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);
+	superseded o2o.stock_outcome[];
 	bad o2o.stock_count;
 	nbad int;
 	inserted o2o.stock_outcome[];
@@ -269,6 +270,18 @@ BEGIN
 				  DETAIL = format('Item %s (dealer %s, SKU %s): %s.', bad.item, bad.dealer_id, bad.sku, bad.reject),
 				  HINT = 'Nothing was applied.  Without all_or_nothing, the good counts apply and each bad one is rejected with its reason.';
 	END IF;
+
+	-- a batch (a feed) may hold several counts of one row: the latest applies
+	WITH c AS (SELECT x, max(x.counted_at) FILTER (WHERE x.reject IS NULL)
+							OVER (PARTITION BY x.dealer_id, x.sku) AS latest
+				 FROM unnest(v) x)
+	SELECT coalesce(array_agg(c.x ORDER BY (c.x).item) FILTER (WHERE (c.x).reject IS NOT NULL OR (c.x).counted_at = c.latest), '{}'),
+		   coalesce(array_agg(ROW((c.x).item, (c.x).dealer_id, (c.x).sku, 'stale',
+								  format('a later count (at %s) of this row is in the same batch', c.latest),
+								  NULL, NULL, NULL, NULL, '{}')::o2o.stock_outcome)
+					FILTER (WHERE (c.x).reject IS NULL AND (c.x).counted_at < c.latest), '{}')
+	  INTO v, superseded
+	  FROM c;
 
 	-- full mode: what a dealer did not list is zero, as of its count
 	IF cardinality(p_full) > 0 THEN
@@ -379,7 +392,9 @@ BEGIN
 	  FROM unnest(v) x
 	  LEFT JOIN (SELECT * FROM unnest(inserted) UNION ALL SELECT * FROM unnest(res) z WHERE z.outcome <> 'shortfall') y
 		ON x.reject IS NULL AND y.dealer_id = x.dealer_id AND y.sku = x.sku
-	 ORDER BY x.item NULLS LAST, x.dealer_id, x.sku;
+	UNION ALL
+	SELECT * FROM unnest(superseded)
+	 ORDER BY 1 NULLS LAST, 2, 3;
 END
 $$;
 COMMENT ON FUNCTION o2o._stock_apply(o2o.stock_count[], o2o.stock_count[], boolean) IS
@@ -567,7 +582,7 @@ BEGIN
 		unchanged := unchanged OPERATOR(pg_catalog.+) n.u;
 		stale := stale OPERATOR(pg_catalog.+) n.s;
 		rejected := rejected OPERATOR(pg_catalog.+) n.r;
-		released := released OPERATOR(pg_catalog.+) pg_catalog.coalesce(n.rel, 0);
+		released := released OPERATOR(pg_catalog.+) COALESCE(n.rel, 0);
 		COMMIT;
 	END LOOP;
 END

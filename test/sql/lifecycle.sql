@@ -17,7 +17,7 @@ END
 $$;
 SELECT s.status, st.step, pg_temp.step(s.status, st.step) AS after
   FROM unnest(ARRAY['pending', 'assigned', 'unassignable', 'cancelled', 'completed']) WITH ORDINALITY s(status, i),
-	   unnest(ARRAY['o2o_assign', 'o2o_decline', 'o2o_cancel', 'o2o_complete']) WITH ORDINALITY st(step, j)
+	   unnest(ARRAY['o2o_assign', 'o2o_decline', 'o2o_cancel', 'o2o_complete', 'o2o_stock_sync']) WITH ORDINALITY st(step, j)
  ORDER BY s.i, st.j;
 -- the refusal names the order and its status in the detail too
 \set VERBOSITY default
