@@ -16,6 +16,85 @@ ALTER TABLE o2o.stock
 	ADD CONSTRAINT stock_safety_check CHECK (safety >= 0);
 COMMENT ON TABLE o2o.stock IS 'units per dealer and SKU; 0 <= reserved <= on_hand always holds; online may take on_hand - reserved - safety; the running sum of o2o.stock_ledger';
 
+-- units available leave the safety stock out
+CREATE OR REPLACE VIEW o2o.grid_coverage AS
+SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, g.climate,
+	   coalesce(d.dealers, 0) AS dealers,
+	   coalesce(d.active_dealers, 0) AS active_dealers,
+	   coalesce(i.installers, 0) AS installers,
+	   coalesce(i.daily_install_capacity, 0) AS daily_install_capacity,
+	   coalesce(s.skus_in_stock, 0) AS skus_in_stock,
+	   coalesce(s.units_available, 0) AS units_available,
+	   g.geom
+  FROM o2o.grid g
+  LEFT JOIN (SELECT grid_id, count(*) AS dealers, count(*) FILTER (WHERE active) AS active_dealers
+			   FROM o2o.dealer GROUP BY grid_id) d USING (grid_id)
+  LEFT JOIN (SELECT dl.grid_id, count(*) AS installers, sum(ins.daily_capacity) AS daily_install_capacity
+			   FROM o2o.installer ins JOIN o2o.dealer dl USING (dealer_id)
+			  WHERE ins.active AND dl.active GROUP BY dl.grid_id) i USING (grid_id)
+  LEFT JOIN (SELECT dl.grid_id, pg_catalog.count(DISTINCT st.sku) AS skus_in_stock,
+					sum(st.on_hand - st.reserved - st.safety) AS units_available
+			   FROM o2o.stock st JOIN o2o.dealer dl USING (dealer_id)
+			  WHERE dl.active AND st.on_hand - st.reserved - st.safety > 0 GROUP BY dl.grid_id) s USING (grid_id);
+COMMENT ON VIEW o2o.grid_coverage IS
+	'per grid: dealers, active dealers, active installers and daily install capacity, SKUs in stock and units available (active dealers), geometry';
+
+/*
+ * Holes: one row per grid and category that nobody in the grid can supply
+ * now: either the grid has no active dealer, or none of its active dealers
+ * has a unit of that category available.
+ */
+CREATE OR REPLACE VIEW o2o.grid_holes AS
+SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, c.category,
+	   CASE WHEN NOT EXISTS (SELECT 1 FROM o2o.dealer d WHERE d.grid_id = g.grid_id AND d.active)
+			THEN 'no active dealer' ELSE 'no stock' END AS reason,
+	   g.geom
+  FROM o2o.grid g
+ CROSS JOIN pg_catalog.unnest(ARRAY['fridge', 'washer', 'ac', 'water_heater', 'range_hood', 'purifier']) AS c(category)
+ WHERE NOT EXISTS (SELECT 1
+					 FROM o2o.dealer d
+					 JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.on_hand - s.reserved - s.safety > 0
+					 JOIN o2o.product p ON p.sku = s.sku AND p.category = c.category
+					WHERE d.grid_id = g.grid_id AND d.active);
+COMMENT ON VIEW o2o.grid_holes IS
+	'grid and category pairs that no active dealer of the grid can supply now (reason: no active dealer, or no stock)';
+
+/*
+ * The storefront's question for one SKU: where is it available, by
+ * province, city and county (active dealers with units available, and how
+ * many units).  level says which roll-up a row is.
+ */
+CREATE OR REPLACE FUNCTION o2o_stock_rollup(sku text)
+	RETURNS TABLE (level text, region_id int, province text, city text, county text,
+				   dealers bigint, units_available bigint)
+	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM o2o.product p WHERE p.sku = o2o_stock_rollup.sku) THEN
+		RAISE EXCEPTION 'unknown SKU'
+			USING ERRCODE = 'O2003',
+				  DETAIL = format('No row of o2o.product has sku %L.', o2o_stock_rollup.sku);
+	END IF;
+	RETURN QUERY
+	SELECT CASE WHEN grouping(g.city) = 1 THEN 'province'
+				WHEN grouping(g.county) = 1 THEN 'city' ELSE 'county' END,
+		   g.region_id, g.province, g.city, g.county,
+		   pg_catalog.count(DISTINCT s.dealer_id), sum(s.on_hand - s.reserved - s.safety)::bigint
+	  FROM o2o.stock s
+	  JOIN o2o.dealer d ON d.dealer_id = s.dealer_id AND d.active
+	  JOIN o2o.grid g ON g.grid_id = d.grid_id
+	 WHERE s.sku = o2o_stock_rollup.sku AND s.on_hand - s.reserved - s.safety > 0
+	 GROUP BY GROUPING SETS ((g.region_id, g.province),
+							 (g.region_id, g.province, g.city),
+							 (g.region_id, g.province, g.city, g.county))
+	 ORDER BY g.province, g.city NULLS FIRST, g.county NULLS FIRST;
+END
+$$;
+COMMENT ON FUNCTION o2o_stock_rollup(text) IS
+	'availability of one SKU by province, city and county: active dealers with units available and the units; errors (O2003) for an unknown SKU';
+
+
 /* Give back what an assignment holds: the reservation (or consume it) and the slot. */
 CREATE OR REPLACE FUNCTION o2o._release(a o2o.assignment, new_state text, why text, consume boolean)
 	RETURNS void
@@ -159,10 +238,11 @@ CREATE TABLE o2o.dealer_sync (
 	counted_at	timestamptz NOT NULL,
 	synced_at	timestamptz NOT NULL,
 	source		text,
-	full_sync	boolean NOT NULL
+	full_sync	boolean NOT NULL,
+	full_counted_at timestamptz
 );
 COMMENT ON TABLE o2o.dealer_sync IS
-	'each dealer''s latest count: counted_at (the newest applied), when it last synced, from which source, whether in full';
+	'each dealer''s latest count: counted_at (the newest applied), when it last synced, from which source, whether in full; full_counted_at: its newest full count';
 
 /*
  * May this role sync this dealer's stock?  Roles with UPDATE on o2o.stock
@@ -218,7 +298,7 @@ CREATE FUNCTION o2o._stock_check(p_rows o2o.stock_count[]) RETURNS o2o.stock_cou
 	LANGUAGE sql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	WITH r AS (SELECT u.*, count(*) OVER (PARTITION BY u.dealer_id, u.sku) AS dup FROM unnest(p_rows) u),
+	WITH r AS (SELECT u.*, count(*) OVER (PARTITION BY u.dealer_id, u.sku, u.counted_at) AS dup FROM unnest(p_rows) u),
 	perm AS (SELECT p.fed_by, p.dealer_id, o2o._may_sync(p.fed_by, p.dealer_id) AS ok
 			   FROM (SELECT DISTINCT fed_by, dealer_id FROM r WHERE dealer_id IS NOT NULL) p)
 	SELECT coalesce(array_agg(ROW(r.item, r.dealer_id, r.sku, r.on_hand, r.safety, r.counted_at, r.source, r.fed_by,
@@ -238,7 +318,7 @@ CREATE FUNCTION o2o._stock_check(p_rows o2o.stock_count[]) RETURNS o2o.stock_cou
 			WHEN r.counted_at IS NULL THEN 'counted_at is missing'
 			WHEN r.counted_at > clock_timestamp() THEN format('counted_at %s is in the future', r.counted_at)
 			WHEN r.dup > 1
-				THEN format('SKU %s is listed more than once for dealer %s', r.sku, r.dealer_id)
+				THEN format('SKU %s is listed more than once for dealer %s at one counted_at', r.sku, r.dealer_id)
 		END)::o2o.stock_count ORDER BY r.item), '{}')
 	  FROM r
 	  LEFT JOIN o2o.dealer d ON d.dealer_id = r.dealer_id
@@ -266,20 +346,30 @@ DECLARE
 	need int;
 	a o2o.assignment;
 	o o2o.orders;
-	released bigint[] := '{}';
+	chosen o2o.assignment[] := '{}';
 BEGIN
 	SELECT s.reserved - p_keep INTO need FROM o2o.stock s WHERE s.dealer_id = p_dealer AND s.sku = p_sku;
+	-- the newest reservations whose orders no one else holds now
 	FOR a IN SELECT x.* FROM o2o.assignment x JOIN o2o.orders y ON y.order_id = x.order_id
 			  WHERE x.dealer_id = p_dealer AND y.sku = p_sku AND x.state = 'active'
 			  ORDER BY x.created_at DESC, x.assignment_id DESC
 	LOOP
 		EXIT WHEN need <= 0;
-		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id AND y.status = 'assigned'
+		PERFORM 1 FROM o2o.orders y WHERE y.order_id = a.order_id AND y.status = 'assigned'
 		   FOR NO KEY UPDATE SKIP LOCKED;
 		CONTINUE WHEN NOT FOUND;
 		-- under the order's lock: is that reservation still there?
 		SELECT * INTO a FROM o2o.assignment x WHERE x.assignment_id = a.assignment_id AND x.state = 'active';
 		CONTINUE WHEN NOT FOUND;
+		chosen := chosen || a;
+		need := need - a.qty;
+	END LOOP;
+	-- their bookings, locked in key order as everyone else books them
+	PERFORM 1 FROM o2o.installer_day b JOIN unnest(chosen) c ON c.installer_id = b.installer_id AND c.install_day = b.day
+	 ORDER BY b.installer_id, b.day
+	   FOR NO KEY UPDATE OF b;
+	FOR a IN SELECT * FROM unnest(chosen) LOOP
+		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id;
 		PERFORM o2o._release(a, 'released', why, false);
 		UPDATE o2o.orders y
 		   SET status = o2o._order_step(o.order_id, o.status, 'o2o_stock_sync'), status_reason = why,
@@ -288,10 +378,8 @@ BEGIN
 		INSERT INTO o2o.order_event (order_id, event, status, detail)
 		VALUES (o.order_id, 'released', 'pending',
 				jsonb_build_object('dealer_id', p_dealer, 'sku', p_sku, 'qty', a.qty, 'reason', why));
-		need := need - a.qty;
-		released := released || o.order_id;
 	END LOOP;
-	RETURN released;
+	RETURN ARRAY(SELECT c.order_id FROM unnest(chosen) c);
 END
 $$;
 COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
@@ -310,6 +398,8 @@ CREATE FUNCTION o2o._stock_apply(p_rows o2o.stock_count[], p_full o2o.stock_coun
 	AS $$
 DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);
+	superseded o2o.stock_outcome[];
+	stale_new o2o.stock_outcome[];
 	bad o2o.stock_count;
 	nbad int;
 	inserted o2o.stock_outcome[];
@@ -324,6 +414,41 @@ BEGIN
 			USING ERRCODE = 'O2011',
 				  DETAIL = format('Item %s (dealer %s, SKU %s): %s.', bad.item, bad.dealer_id, bad.sku, bad.reject),
 				  HINT = 'Nothing was applied.  Without all_or_nothing, the good counts apply and each bad one is rejected with its reason.';
+	END IF;
+
+	-- a batch (a feed) may hold several counts of one row: the latest applies
+	WITH c AS (SELECT x, max(x.counted_at) FILTER (WHERE x.reject IS NULL)
+							OVER (PARTITION BY x.dealer_id, x.sku) AS latest
+				 FROM unnest(v) x)
+	SELECT coalesce(array_agg(c.x ORDER BY (c.x).item) FILTER (WHERE (c.x).reject IS NOT NULL OR (c.x).counted_at = c.latest), '{}'),
+		   coalesce(array_agg(ROW((c.x).item, (c.x).dealer_id, (c.x).sku, 'stale',
+								  format('a later count (at %s) of this row is in the same batch', c.latest),
+								  NULL, NULL, NULL, NULL, '{}')::o2o.stock_outcome)
+					FILTER (WHERE (c.x).reject IS NULL AND (c.x).counted_at < c.latest), '{}')
+	  INTO v, superseded
+	  FROM c;
+
+	-- one sync of a store at a time: a full count must see what a partial one
+	-- wrote, and releases of two syncs must not cross (key O2OS, dealer_id)
+	PERFORM pg_advisory_xact_lock(1328697171, d.dealer_id)
+	   FROM (SELECT x.dealer_id FROM unnest(v) x WHERE x.reject IS NULL
+			 UNION SELECT f.dealer_id FROM unnest(p_full) f WHERE f.dealer_id IS NOT NULL) d
+	  ORDER BY d.dealer_id;
+
+	-- a row the store did not have, counted before its last full count: that
+	-- count said 0 later
+	SELECT coalesce(array_agg(ROW(x.item, x.dealer_id, x.sku, 'stale',
+								  format('a later full count (at %s) of this store was applied already', y.full_counted_at),
+								  NULL, NULL, NULL, NULL, '{}')::o2o.stock_outcome), '{}')
+	  INTO stale_new
+	  FROM unnest(v) x JOIN o2o.dealer_sync y ON y.dealer_id = x.dealer_id AND y.full_counted_at > x.counted_at
+	 WHERE x.reject IS NULL
+	   AND NOT EXISTS (SELECT 1 FROM o2o.stock s WHERE s.dealer_id = x.dealer_id AND s.sku = x.sku);
+	IF cardinality(stale_new) > 0 THEN
+		v := ARRAY(SELECT x FROM unnest(v) x
+					WHERE NOT EXISTS (SELECT 1 FROM unnest(stale_new) n WHERE n.item IS NOT DISTINCT FROM x.item
+										AND n.dealer_id = x.dealer_id AND n.sku = x.sku));
+		superseded := superseded || stale_new;
 	END IF;
 
 	-- full mode: what a dealer did not list is zero, as of its count
@@ -412,13 +537,13 @@ BEGIN
 	END LOOP;
 
 	-- each dealer's last count
-	INSERT INTO o2o.dealer_sync AS ds (dealer_id, region_id, counted_at, synced_at, source, full_sync)
+	INSERT INTO o2o.dealer_sync AS ds (dealer_id, region_id, counted_at, synced_at, source, full_sync, full_counted_at)
 	SELECT x.dealer_id, d.region_id, max(x.counted_at), clock_timestamp(),
-		   (array_agg(x.source ORDER BY x.counted_at DESC))[1],
-		   bool_or(EXISTS (SELECT 1 FROM unnest(p_full) f WHERE f.dealer_id = x.dealer_id))
-	  FROM (SELECT y.dealer_id, y.counted_at, y.source FROM unnest(v) y WHERE y.reject IS NULL
+		   (array_agg(x.source ORDER BY x.full DESC, x.counted_at DESC))[1], bool_or(x.full),
+		   max(x.counted_at) FILTER (WHERE x.full)
+	  FROM (SELECT y.dealer_id, y.counted_at, y.source, false AS full FROM unnest(v) y WHERE y.reject IS NULL
 			UNION ALL
-			SELECT f.dealer_id, f.counted_at, f.source FROM unnest(p_full) f
+			SELECT f.dealer_id, f.counted_at, f.source, true FROM unnest(p_full) f
 			 WHERE o2o._may_sync(f.fed_by, f.dealer_id)) x
 	  JOIN o2o.dealer d ON d.dealer_id = x.dealer_id
 	 GROUP BY x.dealer_id, d.region_id
@@ -426,7 +551,8 @@ BEGIN
 	ON CONFLICT (dealer_id) DO UPDATE
 	   SET counted_at = greatest(ds.counted_at, excluded.counted_at), synced_at = excluded.synced_at,
 		   source = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.source ELSE ds.source END,
-		   full_sync = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.full_sync ELSE ds.full_sync END;
+		   full_sync = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.full_sync ELSE ds.full_sync END,
+		   full_counted_at = greatest(ds.full_counted_at, excluded.full_counted_at);
 
 	RETURN QUERY
 	SELECT x.item, x.dealer_id, x.sku, coalesce(y.outcome, 'rejected'),
@@ -435,7 +561,9 @@ BEGIN
 	  FROM unnest(v) x
 	  LEFT JOIN (SELECT * FROM unnest(inserted) UNION ALL SELECT * FROM unnest(res) z WHERE z.outcome <> 'shortfall') y
 		ON x.reject IS NULL AND y.dealer_id = x.dealer_id AND y.sku = x.sku
-	 ORDER BY x.item NULLS LAST, x.dealer_id, x.sku;
+	UNION ALL
+	SELECT * FROM unnest(superseded)
+	 ORDER BY 1 NULLS LAST, 2, 3;
 END
 $$;
 COMMENT ON FUNCTION o2o._stock_apply(o2o.stock_count[], o2o.stock_count[], boolean) IS
@@ -623,7 +751,7 @@ BEGIN
 		unchanged := unchanged OPERATOR(pg_catalog.+) n.u;
 		stale := stale OPERATOR(pg_catalog.+) n.s;
 		rejected := rejected OPERATOR(pg_catalog.+) n.r;
-		released := released OPERATOR(pg_catalog.+) pg_catalog.coalesce(n.rel, 0);
+		released := released OPERATOR(pg_catalog.+) COALESCE(n.rel, 0);
 		COMMIT;
 	END LOOP;
 END

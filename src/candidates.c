@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 
@@ -271,7 +272,8 @@ O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 	sp->a_dealer = O2oProbeAttnum(&sp->p, "dealer_id");
 	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
 	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
-	sp->a_safety = O2oProbeAttnum(&sp->p, "safety");
+	/* before ALTER EXTENSION ... UPDATE to 0.7.0 there is no safety stock */
+	sp->a_safety = get_attnum(RelationGetRelid(sp->p.heap), "safety");
 	if (by_grid)
 	{
 		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */
@@ -295,7 +297,7 @@ StockAvailable(StockProbe *sp)
 
 	return DatumGetInt32(O2oProbeGet(&sp->p, sp->a_on_hand, &isnull))
 		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_reserved, &isnull))
-		- DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull));
+		- (sp->a_safety != InvalidAttrNumber ? DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull)) : 0);
 }
 
 /* a stock row found in the index, to be read if near enough */
@@ -435,6 +437,8 @@ O2oDealerSafety(StockProbe *sp, Datum sku, int32 dealer_id)
 	bool		isnull;
 
 	O2oProbeStart(&sp->p, v);
+	if (sp->a_safety == InvalidAttrNumber)
+		return 0;
 	return O2oProbeNext(&sp->p) ? DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull)) : 0;
 }
 

@@ -15,11 +15,13 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/resowner.h"
@@ -45,6 +47,7 @@ typedef struct Plans
 
 static Plans plans;
 static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
+static bool plans_with_safety;	/* o2o.stock has safety (0.7.0 on) */
 
 /*
  * Prepare a statement for the life of the backend, with its generic plan
@@ -78,6 +81,7 @@ void
 O2oPreparePlans(void)
 {
 	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, true);
+	bool		safety;
 	int			guc_level;
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
 	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
@@ -91,7 +95,8 @@ O2oPreparePlans(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
-	if (ext == plans_for_ext)
+	safety = get_attnum(get_relname_relid("stock", get_namespace_oid("o2o", false)), "safety") != InvalidAttrNumber;
+	if (ext == plans_for_ext && safety == plans_with_safety)
 		return;
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
@@ -103,9 +108,12 @@ O2oPreparePlans(void)
 	 * (dealercache.c); the writes are statements, so that every trigger and
 	 * constraint applies.
 	 */
-	plans.reserve = Prepare(
-							"UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
-							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved - safety >= $3", 3, t_reserve);
+	/* safety stock is never offered online (0.7.0 on; before the update, none) */
+	plans.reserve = Prepare(safety
+							? "UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
+							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved - safety >= $3"
+							: "UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
+							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
 	plans.book = Prepare(
 						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
 						 "VALUES ($1, $2, 1, $4) "
@@ -129,6 +137,7 @@ O2oPreparePlans(void)
 						  "VALUES ($1, $2, $3, $4)", 4, t_event);
 	AtEOXact_GUC(true, guc_level);
 	plans_for_ext = ext;
+	plans_with_safety = safety;
 }
 
 /*

@@ -4,7 +4,8 @@
 /*
  * Per grid: its dealers, and what the active ones can serve: active
  * installers of active dealers and their daily capacity, SKUs with units
- * available, and units available (on_hand - reserved).
+ * available, and units available (on_hand - reserved - safety: what online
+ * may take).
  */
 CREATE VIEW o2o.grid_coverage AS
 SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, g.climate,
@@ -22,9 +23,9 @@ SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, g.c
 			   FROM o2o.installer ins JOIN o2o.dealer dl USING (dealer_id)
 			  WHERE ins.active AND dl.active GROUP BY dl.grid_id) i USING (grid_id)
   LEFT JOIN (SELECT dl.grid_id, pg_catalog.count(DISTINCT st.sku) AS skus_in_stock,
-					sum(st.on_hand - st.reserved) AS units_available
+					sum(st.on_hand - st.reserved - st.safety) AS units_available
 			   FROM o2o.stock st JOIN o2o.dealer dl USING (dealer_id)
-			  WHERE dl.active AND st.on_hand > st.reserved GROUP BY dl.grid_id) s USING (grid_id);
+			  WHERE dl.active AND st.on_hand - st.reserved - st.safety > 0 GROUP BY dl.grid_id) s USING (grid_id);
 COMMENT ON VIEW o2o.grid_coverage IS
 	'per grid: dealers, active dealers, active installers and daily install capacity, SKUs in stock and units available (active dealers), geometry';
 
@@ -42,7 +43,7 @@ SELECT g.grid_id, g.code, g.name, g.province, g.city, g.county, g.region_id, c.c
  CROSS JOIN pg_catalog.unnest(ARRAY['fridge', 'washer', 'ac', 'water_heater', 'range_hood', 'purifier']) AS c(category)
  WHERE NOT EXISTS (SELECT 1
 					 FROM o2o.dealer d
-					 JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.on_hand > s.reserved
+					 JOIN o2o.stock s ON s.dealer_id = d.dealer_id AND s.on_hand - s.reserved - s.safety > 0
 					 JOIN o2o.product p ON p.sku = s.sku AND p.category = c.category
 					WHERE d.grid_id = g.grid_id AND d.active);
 COMMENT ON VIEW o2o.grid_holes IS
@@ -69,11 +70,11 @@ BEGIN
 	SELECT CASE WHEN grouping(g.city) = 1 THEN 'province'
 				WHEN grouping(g.county) = 1 THEN 'city' ELSE 'county' END,
 		   g.region_id, g.province, g.city, g.county,
-		   pg_catalog.count(DISTINCT s.dealer_id), sum(s.on_hand - s.reserved)::bigint
+		   pg_catalog.count(DISTINCT s.dealer_id), sum(s.on_hand - s.reserved - s.safety)::bigint
 	  FROM o2o.stock s
 	  JOIN o2o.dealer d ON d.dealer_id = s.dealer_id AND d.active
 	  JOIN o2o.grid g ON g.grid_id = d.grid_id
-	 WHERE s.sku = o2o_stock_rollup.sku AND s.on_hand > s.reserved
+	 WHERE s.sku = o2o_stock_rollup.sku AND s.on_hand - s.reserved - s.safety > 0
 	 GROUP BY GROUPING SETS ((g.region_id, g.province),
 							 (g.region_id, g.province, g.city),
 							 (g.region_id, g.province, g.city, g.county))

@@ -103,10 +103,11 @@ CREATE TABLE o2o.dealer_sync (
 	counted_at	timestamptz NOT NULL,
 	synced_at	timestamptz NOT NULL,
 	source		text,
-	full_sync	boolean NOT NULL
+	full_sync	boolean NOT NULL,
+	full_counted_at timestamptz
 );
 COMMENT ON TABLE o2o.dealer_sync IS
-	'each dealer''s latest count: counted_at (the newest applied), when it last synced, from which source, whether in full';
+	'each dealer''s latest count: counted_at (the newest applied), when it last synced, from which source, whether in full; full_counted_at: its newest full count';
 
 /*
  * May this role sync this dealer's stock?  Roles with UPDATE on o2o.stock
@@ -210,20 +211,30 @@ DECLARE
 	need int;
 	a o2o.assignment;
 	o o2o.orders;
-	released bigint[] := '{}';
+	chosen o2o.assignment[] := '{}';
 BEGIN
 	SELECT s.reserved - p_keep INTO need FROM o2o.stock s WHERE s.dealer_id = p_dealer AND s.sku = p_sku;
+	-- the newest reservations whose orders no one else holds now
 	FOR a IN SELECT x.* FROM o2o.assignment x JOIN o2o.orders y ON y.order_id = x.order_id
 			  WHERE x.dealer_id = p_dealer AND y.sku = p_sku AND x.state = 'active'
 			  ORDER BY x.created_at DESC, x.assignment_id DESC
 	LOOP
 		EXIT WHEN need <= 0;
-		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id AND y.status = 'assigned'
+		PERFORM 1 FROM o2o.orders y WHERE y.order_id = a.order_id AND y.status = 'assigned'
 		   FOR NO KEY UPDATE SKIP LOCKED;
 		CONTINUE WHEN NOT FOUND;
 		-- under the order's lock: is that reservation still there?
 		SELECT * INTO a FROM o2o.assignment x WHERE x.assignment_id = a.assignment_id AND x.state = 'active';
 		CONTINUE WHEN NOT FOUND;
+		chosen := chosen || a;
+		need := need - a.qty;
+	END LOOP;
+	-- their bookings, locked in key order as everyone else books them
+	PERFORM 1 FROM o2o.installer_day b JOIN unnest(chosen) c ON c.installer_id = b.installer_id AND c.install_day = b.day
+	 ORDER BY b.installer_id, b.day
+	   FOR NO KEY UPDATE OF b;
+	FOR a IN SELECT * FROM unnest(chosen) LOOP
+		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id;
 		PERFORM o2o._release(a, 'released', why, false);
 		UPDATE o2o.orders y
 		   SET status = o2o._order_step(o.order_id, o.status, 'o2o_stock_sync'), status_reason = why,
@@ -232,10 +243,8 @@ BEGIN
 		INSERT INTO o2o.order_event (order_id, event, status, detail)
 		VALUES (o.order_id, 'released', 'pending',
 				jsonb_build_object('dealer_id', p_dealer, 'sku', p_sku, 'qty', a.qty, 'reason', why));
-		need := need - a.qty;
-		released := released || o.order_id;
 	END LOOP;
-	RETURN released;
+	RETURN ARRAY(SELECT c.order_id FROM unnest(chosen) c);
 END
 $$;
 COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
@@ -255,6 +264,7 @@ CREATE FUNCTION o2o._stock_apply(p_rows o2o.stock_count[], p_full o2o.stock_coun
 DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);
 	superseded o2o.stock_outcome[];
+	stale_new o2o.stock_outcome[];
 	bad o2o.stock_count;
 	nbad int;
 	inserted o2o.stock_outcome[];
@@ -282,6 +292,29 @@ BEGIN
 					FILTER (WHERE (c.x).reject IS NULL AND (c.x).counted_at < c.latest), '{}')
 	  INTO v, superseded
 	  FROM c;
+
+	-- one sync of a store at a time: a full count must see what a partial one
+	-- wrote, and releases of two syncs must not cross (key O2OS, dealer_id)
+	PERFORM pg_advisory_xact_lock(1328697171, d.dealer_id)
+	   FROM (SELECT x.dealer_id FROM unnest(v) x WHERE x.reject IS NULL
+			 UNION SELECT f.dealer_id FROM unnest(p_full) f WHERE f.dealer_id IS NOT NULL) d
+	  ORDER BY d.dealer_id;
+
+	-- a row the store did not have, counted before its last full count: that
+	-- count said 0 later
+	SELECT coalesce(array_agg(ROW(x.item, x.dealer_id, x.sku, 'stale',
+								  format('a later full count (at %s) of this store was applied already', y.full_counted_at),
+								  NULL, NULL, NULL, NULL, '{}')::o2o.stock_outcome), '{}')
+	  INTO stale_new
+	  FROM unnest(v) x JOIN o2o.dealer_sync y ON y.dealer_id = x.dealer_id AND y.full_counted_at > x.counted_at
+	 WHERE x.reject IS NULL
+	   AND NOT EXISTS (SELECT 1 FROM o2o.stock s WHERE s.dealer_id = x.dealer_id AND s.sku = x.sku);
+	IF cardinality(stale_new) > 0 THEN
+		v := ARRAY(SELECT x FROM unnest(v) x
+					WHERE NOT EXISTS (SELECT 1 FROM unnest(stale_new) n WHERE n.item IS NOT DISTINCT FROM x.item
+										AND n.dealer_id = x.dealer_id AND n.sku = x.sku));
+		superseded := superseded || stale_new;
+	END IF;
 
 	-- full mode: what a dealer did not list is zero, as of its count
 	IF cardinality(p_full) > 0 THEN
@@ -369,13 +402,13 @@ BEGIN
 	END LOOP;
 
 	-- each dealer's last count
-	INSERT INTO o2o.dealer_sync AS ds (dealer_id, region_id, counted_at, synced_at, source, full_sync)
+	INSERT INTO o2o.dealer_sync AS ds (dealer_id, region_id, counted_at, synced_at, source, full_sync, full_counted_at)
 	SELECT x.dealer_id, d.region_id, max(x.counted_at), clock_timestamp(),
-		   (array_agg(x.source ORDER BY x.counted_at DESC))[1],
-		   bool_or(EXISTS (SELECT 1 FROM unnest(p_full) f WHERE f.dealer_id = x.dealer_id))
-	  FROM (SELECT y.dealer_id, y.counted_at, y.source FROM unnest(v) y WHERE y.reject IS NULL
+		   (array_agg(x.source ORDER BY x.full DESC, x.counted_at DESC))[1], bool_or(x.full),
+		   max(x.counted_at) FILTER (WHERE x.full)
+	  FROM (SELECT y.dealer_id, y.counted_at, y.source, false AS full FROM unnest(v) y WHERE y.reject IS NULL
 			UNION ALL
-			SELECT f.dealer_id, f.counted_at, f.source FROM unnest(p_full) f
+			SELECT f.dealer_id, f.counted_at, f.source, true FROM unnest(p_full) f
 			 WHERE o2o._may_sync(f.fed_by, f.dealer_id)) x
 	  JOIN o2o.dealer d ON d.dealer_id = x.dealer_id
 	 GROUP BY x.dealer_id, d.region_id
@@ -383,7 +416,8 @@ BEGIN
 	ON CONFLICT (dealer_id) DO UPDATE
 	   SET counted_at = greatest(ds.counted_at, excluded.counted_at), synced_at = excluded.synced_at,
 		   source = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.source ELSE ds.source END,
-		   full_sync = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.full_sync ELSE ds.full_sync END;
+		   full_sync = CASE WHEN excluded.counted_at >= ds.counted_at THEN excluded.full_sync ELSE ds.full_sync END,
+		   full_counted_at = greatest(ds.full_counted_at, excluded.full_counted_at);
 
 	RETURN QUERY
 	SELECT x.item, x.dealer_id, x.sku, coalesce(y.outcome, 'rejected'),

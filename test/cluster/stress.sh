@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Stress run: 16 pgbench clients assign, decline, cancel and complete orders
+# and sync stores' stock counts (o2o_stock_sync of 3-5 SKUs of a random
+# dealer, counts 0..3 as of up to 2 minutes ago, now and then a full sync)
 # at random on a small world whose hot SKUs have little stock and whose
-# installers have little capacity; then the invariants must hold:
+# installers have little capacity, so that counts often land below what is
+# reserved and release orders; then the invariants must hold:
 #   every stock row: reserved = sum(qty) of its active assignments, 0 <= reserved <= on_hand;
+#   every stock row is the running sum of its ledger entries, and the entries
+#   of a (dealer, SKU) without a stock row sum to 0;
 #   every installer day: booked = its active assignments, booked <= capacity;
 #   no order with two active assignments; assigned <=> one active assignment;
 #   no deadlock, no failed transaction.
+# It prints how many syncs ran, their outcomes and how many orders shortfalls released.
 # STRESS_SECONDS (default 30) sets the length.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -25,16 +31,40 @@ UPDATE o2o.installer SET daily_capacity = 1;
 SET o2o_route.promise_horizon_days = 3;
 ALTER DATABASE $DB SET o2o_route.promise_horizon_days = 3;
 
--- one random life-cycle step; a step that does not fit the order's state
--- (O2006) is a no-op, anything else -- a deadlock above all -- fails
+-- one random life-cycle step or stock sync; a step that does not fit the
+-- order's state (O2006) is a no-op, anything else -- a deadlock above all -- fails
 CREATE SCHEMA stress;
+CREATE TABLE stress.sync_log (dealer_id int, full_sync boolean, items int, applied int, unchanged int,
+							  stale int, rejected int, released int);
+
+-- a store's count of 3-5 of its SKUs (the hot ones count as its SKUs even
+-- without a row), 0..3 units each, as of up to 2 minutes ago
+CREATE FUNCTION stress.sync(full_sync boolean) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE
+	d int := 1 + floor(random() * 400)::int;
+	counts jsonb;
+BEGIN
+	SELECT jsonb_agg(jsonb_build_object('sku', x.sku, 'on_hand', floor(random() * 4)::int)) INTO counts
+	  FROM (SELECT u.sku FROM (SELECT s.sku FROM o2o.stock s WHERE s.dealer_id = d
+							   UNION SELECT unnest(ARRAY['FR-001', 'AC-001', 'WA-001'])) u
+			 ORDER BY random() LIMIT 3 + floor(random() * 3)::int) x;
+	INSERT INTO stress.sync_log
+	SELECT d, full_sync, count(*), count(*) FILTER (WHERE r.outcome = 'applied'),
+		   count(*) FILTER (WHERE r.outcome = 'unchanged'), count(*) FILTER (WHERE r.outcome = 'stale'),
+		   count(*) FILTER (WHERE r.outcome = 'rejected'), coalesce(sum(cardinality(r.released_orders)), 0)
+	  FROM o2o_stock_sync(d, counts, now() - random() * interval '120 seconds', 'stress',
+						  full_sync => full_sync) r;
+END
+\$\$;
+
 CREATE FUNCTION stress.step(id bigint, op int) RETURNS void LANGUAGE plpgsql AS \$\$
 BEGIN
 	CASE
-		WHEN op <= 60 THEN PERFORM o2o_assign(id);
-		WHEN op <= 75 THEN PERFORM o2o_decline(id, 'stress');
-		WHEN op <= 85 THEN PERFORM o2o_cancel(id);
-		ELSE PERFORM o2o_complete(id);
+		WHEN op <= 54 THEN PERFORM o2o_assign(id);
+		WHEN op <= 68 THEN PERFORM o2o_decline(id, 'stress');
+		WHEN op <= 77 THEN PERFORM o2o_cancel(id);
+		WHEN op <= 90 THEN PERFORM o2o_complete(id);
+		ELSE PERFORM stress.sync(op = 100 AND id % 5 = 0);
 	END CASE;
 EXCEPTION WHEN SQLSTATE 'O2006' THEN
 	NULL;
@@ -49,7 +79,7 @@ SELECT stress.step(:id, :op);
 PGB
 
 deadlocks_before=$(grep -c "deadlock detected" "$TMP/postgres.log" || true)
-echo "pgbench: 16 clients, $secs s, assign 60% / decline 15% / cancel 10% / complete 15%"
+echo "pgbench: 16 clients, $secs s, assign 54% / decline 14% / cancel 9% / complete 13% / stock sync 10% (1 in 50 full)"
 "$PGBIN/pgbench" -n -c 16 -j 2 -T "$secs" -f "$TMP/stress.pgbench" $DB >"$TMP/stress.out" 2>&1 || true
 grep -E "number of (transactions actually processed|failed transactions)|tps =|aborted" "$TMP/stress.out" || cat "$TMP/stress.out"
 deadlocks=$(( $(grep -c "deadlock detected" "$TMP/postgres.log" || true) - deadlocks_before ))
@@ -59,6 +89,15 @@ SELECT 'stock_rows_wrong', count(*) FROM o2o.stock s
  WHERE s.reserved <> coalesce((SELECT sum(a.qty) FROM o2o.assignment a JOIN o2o.orders o USING (order_id)
 							   WHERE a.dealer_id = s.dealer_id AND o.sku = s.sku AND a.state = 'active'), 0)
 	OR s.reserved < 0 OR s.reserved > s.on_hand;
+SELECT 'ledger_rows_wrong', count(*) FROM o2o.stock s
+  LEFT JOIN (SELECT dealer_id, sku, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved
+			   FROM o2o.stock_ledger GROUP BY 1, 2) l USING (dealer_id, sku)
+ WHERE s.on_hand <> coalesce(l.on_hand, 0) OR s.reserved <> coalesce(l.reserved, 0);
+SELECT 'ledger_without_row_wrong', count(*)
+  FROM (SELECT dealer_id, sku, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved
+		  FROM o2o.stock_ledger GROUP BY 1, 2) l
+ WHERE NOT EXISTS (SELECT 1 FROM o2o.stock s WHERE s.dealer_id = l.dealer_id AND s.sku = l.sku)
+   AND (l.on_hand <> 0 OR l.reserved <> 0);
 SELECT 'bookings_wrong', count(*) FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
  WHERE b.booked > i.daily_capacity
 	OR b.booked <> (SELECT count(*) FROM o2o.assignment a
@@ -72,6 +111,12 @@ SELECT 'work_done', count(*) FROM o2o.order_event;
 SELECT 'assigned_now', count(*) FROM o2o.orders WHERE status = 'assigned';
 SELECT 'completed', count(*) FROM o2o.orders WHERE status = 'completed';
 SELECT 'declined', count(*) FROM o2o.assignment WHERE state = 'declined';
+SELECT 'syncs', count(*), 'full', count(*) FILTER (WHERE full_sync), 'items', coalesce(sum(items), 0),
+	   'applied', coalesce(sum(applied), 0), 'unchanged', coalesce(sum(unchanged), 0),
+	   'stale', coalesce(sum(stale), 0), 'rejected', coalesce(sum(rejected), 0) FROM stress.sync_log;
+SELECT 'released_by_shortfall', coalesce(sum(released), 0), 'ledger', (SELECT count(*) FROM o2o.stock_ledger
+	   WHERE kind = 'release' AND reason LIKE 'stock shortfall at dealer %') FROM stress.sync_log;
+SELECT 'ledger_entries', count(*) FROM o2o.stock_ledger;
 SQL
 cat "$TMP/stress.check"
 echo "deadlocks $deadlocks"

@@ -14,9 +14,10 @@ INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, cl
 INSERT INTO o2o.product VALUES
  ('FR-1', 'Fridge', 'fridge', false, NULL),
  ('WA-1', 'Washer', 'washer', false, NULL),
- ('PU-1', 'Purifier', 'purifier', false, NULL);
+ ('PU-1', 'Purifier', 'purifier', false, NULL),
+ ('RH-1', 'Range hood', 'range_hood', false, NULL);
 INSERT INTO o2o.national_price (sku, price, valid_from) VALUES
- ('FR-1', 2999, '2020-01-01'), ('WA-1', 1999, '2020-01-01'), ('PU-1', 999, '2020-01-01');
+ ('FR-1', 2999, '2020-01-01'), ('WA-1', 1999, '2020-01-01'), ('PU-1', 999, '2020-01-01'), ('RH-1', 1599, '2020-01-01');
 INSERT INTO o2o.commission_rule (category, valid_from, dealer_share, installer_share, origin_share) VALUES
  ('fridge', '2020-01-01', 0.08, 0, 0.02), ('washer', '2020-01-01', 0.08, 0, 0.02),
  ('purifier', '2020-01-01', 0.08, 0, 0.02);
@@ -126,6 +127,10 @@ SELECT * FROM pg_temp.stock() WHERE dealer_id = 2;
 SELECT full_sync FROM o2o.dealer_sync WHERE dealer_id = 2;
 -- an empty list in full mode: the store is empty
 SELECT * FROM o2o_stock_sync(2, '[]', '2026-11-30 12:30+00', full_sync => true);
+-- a SKU the store has no row for, counted before that full count: stale (the
+-- full count said 0 later); counted after it, a new row
+SELECT item, sku, outcome, reason FROM o2o_stock_sync(2, '[{"sku": "RH-1", "on_hand": 2}]', '2026-11-30 12:00+00');
+SELECT item, sku, outcome, on_hand FROM o2o_stock_sync(2, '[{"sku": "RH-1", "on_hand": 2}]', '2026-11-30 12:45+00');
 SELECT pg_temp.ledger_ok();
 
 --
