@@ -46,6 +46,32 @@ COMMENT ON FUNCTION o2o._stock_ledger() IS
 CREATE TRIGGER stock_ledger AFTER INSERT OR UPDATE OF on_hand, reserved OR DELETE ON o2o.stock
 	FOR EACH ROW EXECUTE FUNCTION o2o._stock_ledger();
 
+/*
+ * TRUNCATE fires no row trigger: each row's balance is entered as taken
+ * out first, so that the ledger's running sum stays equal to the (now
+ * empty) table, history kept.  Also when o2o.stock is truncated by CASCADE.
+ */
+CREATE FUNCTION o2o._stock_truncated() RETURNS trigger
+	LANGUAGE plpgsql
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	INSERT INTO o2o.stock_ledger (region_id, dealer_id, sku, kind, d_on_hand, d_reserved, on_hand, reserved,
+								  reason, actor)
+	SELECT s.region_id, s.dealer_id, s.sku, 'adjust', -s.on_hand, -s.reserved, 0, 0, 'table truncated',
+		   (SELECT r.rolname FROM pg_roles r WHERE r.oid = o2o._caller())
+	  FROM o2o.stock s
+	 WHERE s.on_hand <> 0 OR s.reserved <> 0
+	 ORDER BY s.dealer_id, s.sku;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION o2o._stock_truncated() IS
+	'internal trigger: before TRUNCATE o2o.stock, enter every row''s balance as taken out, so that the ledger still sums to the table';
+
+CREATE TRIGGER stock_ledger_truncate BEFORE TRUNCATE ON o2o.stock
+	FOR EACH STATEMENT EXECUTE FUNCTION o2o._stock_truncated();
+
 CREATE FUNCTION o2o._ledger_append_only() RETURNS trigger
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp

@@ -31,7 +31,8 @@
 CREATE TYPE fuzz.cand AS (
 	rank int, dealer_id int, grid_id int, same_grid boolean, distance_m float8, available int,
 	installer_id int, install_day date, load float8, score float8, score_distance float8,
-	score_stock float8, score_load float8, cross_grid_penalty float8, eligible boolean, reason text
+	score_stock float8, score_load float8, cross_grid_penalty float8, eligible boolean, reason text,
+	safety int, stock_counted_at timestamptz
 );
 
 -- the great-circle distance of o2o_assign (the mean Earth radius)

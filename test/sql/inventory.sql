@@ -8,6 +8,10 @@ RESET client_min_messages;
 -- access.  Concurrency: test/specs/stock_sync_*.spec and the stress run.
 \set SHOW_CONTEXT never
 SET extra_float_digits = 0;
+-- what earlier tests in this database left
+SET client_min_messages = warning;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule, o2o.stock_ledger, o2o.stock_feed RESTART IDENTITY CASCADE;
+RESET client_min_messages;
 
 INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
  (1, 'G1', 'West', 'P', 'C', 'K', 1, 'north', 'SRID=4326;MULTIPOLYGON(((109 30,110 30,110 31,109 31,109 30)))');
@@ -280,3 +284,13 @@ SELECT pg_temp.ledger_ok();
 DROP OWNED BY regress_o2o_store1, regress_o2o_app;
 DELETE FROM o2o.dealer_login;
 DROP ROLE regress_o2o_store1, regress_o2o_app;
+
+-- TRUNCATE fires no row trigger: the ledger enters each row's balance as taken
+-- out first, so it still sums to the table (here too when truncated by CASCADE)
+SELECT count(*) > 0 AS rows_before FROM o2o.stock;
+SET client_min_messages = warning;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;
+RESET client_min_messages;
+SELECT kind, reason, count(*) > 0 AS entries FROM o2o.stock_ledger WHERE reason = 'table truncated' GROUP BY 1, 2;
+SELECT pg_temp.ledger_ok();
+TRUNCATE o2o.stock_ledger, o2o.stock_feed RESTART IDENTITY;

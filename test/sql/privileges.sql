@@ -18,13 +18,13 @@ SELECT p.oid::regprocedure AS public_may_execute, p.provolatile AS volatility, p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'o2o_route')
    AND has_function_privilege('public', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 -- what runs as the owner, and with which search_path
 SELECT p.oid::regprocedure AS security_definer, p.proconfig
   FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'o2o_route') AND p.prosecdef
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 -- every SQL-language function pins its search_path
 SELECT count(*) AS sql_functions,
 	   count(*) FILTER (WHERE p.proconfig = '{"search_path=pg_catalog, pg_temp"}') AS pinned
