@@ -230,7 +230,7 @@ COMMENT ON FUNCTION o2o._stock_check(o2o.stock_count[]) IS
  */
 CREATE FUNCTION o2o._stock_shortfall(p_dealer int, p_sku text, p_keep int) RETURNS bigint[]
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 	AS $$
 DECLARE
 	why text := format('stock shortfall at dealer %s', p_dealer);
@@ -278,14 +278,16 @@ COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
 
 /*
  * Apply counts (checked here) and, in full mode, zero what each dealer of
- * p_full did not list.  Locks stock rows in (dealer_id, sku) order, and
+ * p_full did not list.  Its statements join arrays of a few to thousands
+ * of counts: planned for the arrays at hand (plan_cache_mode), since a
+ * generic plan guesses ten elements and nests loops over thousands.  Locks stock rows in (dealer_id, sku) order, and
  * only then reads what to subtract, so that a completion cannot slip in
  * between.  Writes each dealer's last count.  Returns an outcome per count.
  */
 CREATE FUNCTION o2o._stock_apply(p_rows o2o.stock_count[], p_full o2o.stock_count[], p_all_or_nothing boolean)
 	RETURNS SETOF o2o.stock_outcome
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 	AS $$
 DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);

@@ -27,7 +27,7 @@ SELECT p.oid::regprocedure AS security_definer, p.proconfig
  ORDER BY p.oid::regprocedure::text;
 -- every SQL-language function pins its search_path
 SELECT count(*) AS sql_functions,
-	   count(*) FILTER (WHERE p.proconfig = '{"search_path=pg_catalog, pg_temp"}') AS pinned
+	   count(*) FILTER (WHERE p.proconfig[1] = 'search_path=pg_catalog, pg_temp') AS pinned
   FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'o2o_route')
