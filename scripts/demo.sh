@@ -180,6 +180,25 @@ SELECT sum(o.unit_price * o.qty) AS paid, (SELECT sum(amount) FROM o2o.settlemen
 \echo 'the five best-earning dealers this month (o2o.dealer_earnings_monthly)'
 SELECT dealer_id, as_fulfiller, as_installer, as_origin_store, total, orders
   FROM o2o.dealer_earnings_monthly ORDER BY total DESC, dealer_id LIMIT 5;
+
+\echo 'the stores of the first province count their shelves: their counts go into the feed, one call applies them'
+\echo '(a sale or two over the counter since the last sync; a count below what online orders reserved releases the newest)'
+INSERT INTO o2o.stock_feed (dealer_id, sku, on_hand, source)
+SELECT s.dealer_id, s.sku, greatest(s.on_hand - (hashtext(s.dealer_id || s.sku) & 3), 0), 'demo stocktake'
+  FROM o2o.stock s JOIN o2o.dealer d USING (dealer_id) WHERE d.region_id = 1;
+CALL o2o_stock_apply(full_sync => true);
+SELECT outcome, count(*) AS rows FROM o2o.stock_feed GROUP BY 1 ORDER BY 1;
+SELECT dealer_id, day, skus, orders_released, units_released FROM o2o.stock_shortfalls ORDER BY orders_released DESC, dealer_id LIMIT 5;
+\echo 'the released orders are routed again on the new counts'
+SELECT o2o_assign_pending(10000) AS rerouted;
+\echo 'every change of stock is on the ledger, and the ledger sums to the stock'
+SELECT kind, count(*) AS entries, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved
+  FROM o2o.stock_ledger GROUP BY kind ORDER BY kind;
+SELECT count(*) AS "stock rows whose ledger does not sum to them"
+  FROM o2o.stock s
+  LEFT JOIN (SELECT dealer_id, sku, sum(d_on_hand) AS a, sum(d_reserved) AS b FROM o2o.stock_ledger GROUP BY 1, 2) l
+	USING (dealer_id, sku)
+ WHERE s.on_hand <> coalesce(l.a, 0) OR s.reserved <> coalesce(l.b, 0);
 SQL
 
 cat <<EOF
