@@ -404,8 +404,13 @@ BEGIN
 	   SET on_hand = o.on_hand, safety = coalesce(x.safety::int, s.safety), counted_at = x.counted_at,
 		   count_source = x.source, updated_at = now()
 	  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
-	 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome IN ('applied', 'unchanged');
+	 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'applied';
 	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
+	-- unchanged: only the count's time and source (no ledger entry to consider)
+	UPDATE o2o.stock s
+	   SET counted_at = x.counted_at, count_source = x.source
+	  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
+	 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'unchanged';
 
 	-- counts below what is reserved: the newest reservations go back to be routed again
 	FOR r IN SELECT * FROM unnest(res) y WHERE y.outcome = 'shortfall' LOOP
@@ -562,7 +567,7 @@ CREATE FUNCTION o2o_stock_apply_feed(full_sync boolean DEFAULT false, all_or_not
 	RETURNS TABLE (feed_id bigint, dealer_id int, sku text, outcome text, reason text, on_hand_before int,
 				   on_hand int, reserved int, consumed_since int, released_orders bigint[])
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -577,13 +582,24 @@ BEGIN
 	END IF;
 	-- one applier at a time: a store's rows are applied together, in feed order
 	PERFORM pg_advisory_xact_lock('o2o.stock_feed'::regclass::oid::bigint);
-	dealers := ARRAY(SELECT DISTINCT f.dealer_id FROM o2o.stock_feed f WHERE f.outcome IS NULL
-					 ORDER BY 1 NULLS FIRST LIMIT max_dealers);
+	-- the next stores in dealer order: one probe of the index of rows not
+	-- applied yet per store (a feed of 500,000 rows is not scanned per chunk)
+	dealers := ARRAY(
+		WITH RECURSIVE d AS (
+			(SELECT f.dealer_id FROM o2o.stock_feed f WHERE f.outcome IS NULL AND f.dealer_id IS NOT NULL
+			  ORDER BY f.dealer_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT f.dealer_id FROM o2o.stock_feed f WHERE f.outcome IS NULL AND f.dealer_id > d.dealer_id
+					 ORDER BY f.dealer_id LIMIT 1)
+			  FROM d WHERE d.dealer_id IS NOT NULL)
+		SELECT d.dealer_id FROM d WHERE d.dealer_id IS NOT NULL LIMIT max_dealers);
+	-- their rows, and rows without a dealer (to be rejected)
 	SELECT coalesce(array_agg(ROW(f.feed_id, f.dealer_id, f.sku, f.on_hand, f.safety, f.counted_at, f.source,
 								  f.fed_by, NULL)::o2o.stock_count ORDER BY f.feed_id), '{}')
 	  INTO rows
-	  FROM o2o.stock_feed f
-	 WHERE f.outcome IS NULL AND (f.dealer_id = ANY (dealers) OR (f.dealer_id IS NULL AND array_position(dealers, NULL) IS NOT NULL));
+	  FROM (SELECT * FROM o2o.stock_feed y WHERE y.outcome IS NULL AND y.dealer_id = ANY (dealers)
+			UNION ALL
+			SELECT * FROM o2o.stock_feed y WHERE y.outcome IS NULL AND y.dealer_id IS NULL) f;
 	IF full_sync THEN
 		SELECT coalesce(array_agg(ROW(NULL, g.dealer_id, NULL, NULL, NULL, g.counted_at, g.source, g.fed_by,
 									  NULL)::o2o.stock_count), '{}')
