@@ -170,3 +170,8 @@ awk '
 echo
 say "shared caches: the real-scale world, the server with and without o2o_route preloaded"
 BENCH_SKIP_SETUP=1 bash bench/shared.sh
+
+# the stock feed and the stock ledger on the default world (bench/inventory.sh)
+echo
+say "inventory: a full stock sync, o2o_assign beside it, the ledger's cost"
+BENCH_SKIP_SETUP=1 bash bench/inventory.sh
