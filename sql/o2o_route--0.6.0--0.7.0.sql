@@ -412,6 +412,39 @@ COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
 	'internal: a count below reservations: release the newest active reservations of the row (orders back to pending) until the count covers the rest';
 
 /*
+ * What counts make of their existing rows: stale (a later count of the row,
+ * or of the whole store, was applied), a shortfall (below what is
+ * reserved), unchanged or applied; the new on_hand, as of counted_at (units
+ * consumed since subtracted).  VOLATILE: each call reads what committed
+ * before it, also after the caller locked the rows.
+ */
+CREATE FUNCTION o2o._stock_plan(p_rows o2o.stock_count[]) RETURNS o2o.stock_outcome[]
+	LANGUAGE sql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce(array_agg(ROW(NULL, q.dealer_id, q.sku,
+			CASE WHEN q.last_counted > q.counted_at THEN 'stale'
+				 WHEN q.target < q.reserved THEN 'shortfall'
+				 WHEN q.target = q.before AND (q.safety IS NULL OR q.safety::int = q.old_safety) THEN 'unchanged'
+				 ELSE 'applied' END,
+			CASE WHEN q.last_counted > q.counted_at
+				 THEN format('a later count (at %s) was applied already', q.last_counted) END,
+			q.before, CASE WHEN q.last_counted > q.counted_at THEN q.before ELSE q.target END,
+			q.reserved, q.consumed, '{}')::o2o.stock_outcome), '{}')
+	  FROM (SELECT x.dealer_id, x.sku, x.counted_at, x.safety, s.on_hand AS before, s.reserved,
+				   s.safety AS old_safety, greatest(s.counted_at, y.full_counted_at) AS last_counted, c.consumed,
+				   greatest(x.on_hand::int - c.consumed, 0) AS target
+			  FROM unnest(p_rows) x
+			  JOIN o2o.stock s ON s.dealer_id = x.dealer_id AND s.sku = x.sku
+			  LEFT JOIN o2o.dealer_sync y ON y.dealer_id = x.dealer_id
+			  CROSS JOIN LATERAL (SELECT CASE WHEN s.last_consumed_at + interval '1 second' > x.counted_at
+											  THEN o2o._consumed_since(x.dealer_id, x.sku, x.counted_at)
+											  ELSE 0 END AS consumed) c) q
+$$;
+COMMENT ON FUNCTION o2o._stock_plan(o2o.stock_count[]) IS
+	'internal: what counts make of their existing stock rows (stale, shortfall, unchanged, applied) and the new on_hand, as of counted_at';
+
+/*
  * Apply counts (checked here) and, in full mode, zero what each dealer of
  * p_full did not list.  Its statements join arrays of a few to thousands
  * of counts: planned for the arrays at hand (plan_cache_mode), since a
@@ -428,6 +461,8 @@ DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);
 	superseded o2o.stock_outcome[];
 	stale_new o2o.stock_outcome[];
+	full_dealers int[] := ARRAY(SELECT f.dealer_id FROM unnest(p_full) f WHERE f.dealer_id IS NOT NULL);
+	actor name := (SELECT r.rolname FROM pg_roles r WHERE r.oid = o2o._caller());
 	bad o2o.stock_count;
 	nbad int;
 	inserted o2o.stock_outcome[];
@@ -506,46 +541,52 @@ BEGIN
 	  INTO inserted FROM ins i;
 	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
 
-	-- lock the others, in key order; then, under the locks, what each becomes
-	PERFORM 1 FROM o2o.stock s JOIN unnest(v) x ON x.dealer_id = s.dealer_id AND x.sku = s.sku
-	 WHERE x.reject IS NULL
-	   AND NOT EXISTS (SELECT 1 FROM unnest(inserted) i WHERE i.dealer_id = x.dealer_id AND i.sku = x.sku)
+	-- what each count makes of its row, read without locks: a count that
+	-- changes nothing needs none (on_hand moves only with a count, which waits
+	-- for this one, or with a completion, which the count subtracts as well)
+	res := o2o._stock_plan(ARRAY(
+		SELECT x FROM unnest(v) x
+		 WHERE x.reject IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM unnest(inserted) i WHERE i.dealer_id = x.dealer_id AND i.sku = x.sku)));
+	-- the rows it changes: locked in key order, then read again under the locks
+	PERFORM 1 FROM o2o.stock s JOIN unnest(res) o ON o.dealer_id = s.dealer_id AND o.sku = s.sku
+	 WHERE o.outcome IN ('applied', 'shortfall')
 	 ORDER BY s.dealer_id, s.sku
 	   FOR NO KEY UPDATE OF s;
-	SELECT coalesce(array_agg(ROW(NULL, q.dealer_id, q.sku,
-			CASE WHEN q.last_counted > q.counted_at THEN 'stale'
-				 WHEN q.target < q.reserved THEN 'shortfall'
-				 WHEN q.target = q.before AND q.safety IS NOT DISTINCT FROM NULL THEN 'unchanged'
-				 WHEN q.target = q.before AND q.safety::int = q.old_safety THEN 'unchanged'
-				 ELSE 'applied' END,
-			CASE WHEN q.last_counted > q.counted_at
-				 THEN format('a later count (at %s) was applied already', q.last_counted) END,
-			q.before, CASE WHEN q.last_counted > q.counted_at THEN q.before ELSE q.target END,
-			q.reserved, q.consumed, '{}')::o2o.stock_outcome), '{}')
-	  INTO res
-	  FROM (SELECT x.dealer_id, x.sku, x.counted_at, x.safety, s.on_hand AS before, s.reserved,
-				   s.safety AS old_safety, s.counted_at AS last_counted, c.consumed,
-				   greatest(x.on_hand::int - c.consumed, 0) AS target
-			  FROM unnest(v) x
-			  JOIN o2o.stock s ON s.dealer_id = x.dealer_id AND s.sku = x.sku
-			  CROSS JOIN LATERAL (SELECT CASE WHEN s.last_consumed_at + interval '1 second' > x.counted_at
-											  THEN o2o._consumed_since(x.dealer_id, x.sku, x.counted_at)
-											  ELSE 0 END AS consumed) c
-			 WHERE x.reject IS NULL
-			   AND NOT EXISTS (SELECT 1 FROM unnest(inserted) i WHERE i.dealer_id = x.dealer_id AND i.sku = x.sku)) q;
+	res := ARRAY(SELECT o FROM unnest(res) o WHERE o.outcome NOT IN ('applied', 'shortfall'))
+		|| o2o._stock_plan(ARRAY(
+			SELECT x FROM unnest(v) x JOIN unnest(res) o ON o.dealer_id = x.dealer_id AND o.sku = x.sku
+			 WHERE x.reject IS NULL AND o.outcome IN ('applied', 'shortfall')));
 
-	PERFORM o2o._ledger_note('count', NULL, NULL, NULL);
-	UPDATE o2o.stock s
-	   SET on_hand = o.on_hand, safety = coalesce(x.safety::int, s.safety), counted_at = x.counted_at,
-		   count_source = x.source, updated_at = now()
-	  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
-	 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'applied';
+	-- the counts that change their rows, and their ledger entries in one
+	-- INSERT (the rows are locked: the balance before is exact)
+	PERFORM o2o._ledger_note('written', NULL, NULL, NULL);
+	WITH u AS (
+		UPDATE o2o.stock s
+		   SET on_hand = o.on_hand, safety = coalesce(x.safety::int, s.safety), counted_at = x.counted_at,
+			   count_source = x.source, updated_at = now()
+		  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
+		 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'applied'
+		RETURNING s.region_id, s.dealer_id, s.sku, s.on_hand, s.reserved, s.counted_at, s.count_source,
+				  o.on_hand_before)
+	INSERT INTO o2o.stock_ledger (region_id, dealer_id, sku, kind, d_on_hand, d_reserved, on_hand, reserved,
+								  ref, counted_at, actor)
+	SELECT u.region_id, u.dealer_id, u.sku, 'count', u.on_hand - u.on_hand_before, 0, u.on_hand, u.reserved,
+		   u.count_source, u.counted_at, actor
+	  FROM u
+	 WHERE u.on_hand <> u.on_hand_before
+	 ORDER BY u.dealer_id, u.sku;
 	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
-	-- unchanged: only the count's time and source (no ledger entry to consider)
-	UPDATE o2o.stock s
-	   SET counted_at = x.counted_at, count_source = x.source
-	  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
-	 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'unchanged';
+	-- unchanged by a partial count: only the count's time and source (a full
+	-- count's time is the store's, dealer_sync.full_counted_at: its unchanged
+	-- rows are neither written nor locked)
+	IF EXISTS (SELECT 1 FROM unnest(res) o WHERE o.outcome = 'unchanged' AND o.dealer_id <> ALL (full_dealers)) THEN
+		UPDATE o2o.stock s
+		   SET counted_at = x.counted_at, count_source = x.source
+		  FROM unnest(res) o JOIN unnest(v) x ON x.dealer_id = o.dealer_id AND x.sku = o.sku AND x.reject IS NULL
+		 WHERE s.dealer_id = o.dealer_id AND s.sku = o.sku AND o.outcome = 'unchanged'
+		   AND o.dealer_id <> ALL (full_dealers);
+	END IF;
 
 	-- counts below what is reserved: the newest reservations go back to be routed again
 	FOR r IN SELECT * FROM unnest(res) y WHERE y.outcome = 'shortfall' LOOP
@@ -836,8 +877,11 @@ COMMENT ON FUNCTION o2o_stock_check_feed() IS
 CREATE VIEW o2o.dealer_stock WITH (security_barrier) AS
 SELECT s.dealer_id, s.sku, s.on_hand, s.reserved, s.safety,
 	   pg_catalog.int4larger(s.on_hand OPERATOR(pg_catalog.-) s.reserved OPERATOR(pg_catalog.-) s.safety, 0) AS available,
-	   s.counted_at, s.count_source, s.updated_at
+	   CASE WHEN y.full_counted_at OPERATOR(pg_catalog.>) s.counted_at OR s.counted_at IS NULL
+			THEN y.full_counted_at ELSE s.counted_at END AS counted_at,
+	   s.count_source, s.updated_at
   FROM o2o.stock s
+  LEFT JOIN o2o.dealer_sync y ON y.dealer_id OPERATOR(pg_catalog.=) s.dealer_id
  WHERE s.dealer_id IN (SELECT l.dealer_id FROM o2o.dealer_login l
 						WHERE pg_catalog.pg_has_role(CURRENT_USER, l.role, 'MEMBER'));
 COMMENT ON VIEW o2o.dealer_stock IS

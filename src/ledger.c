@@ -53,6 +53,7 @@ static const char *const kind_names[LEDGER_NKINDS] = {
 static struct
 {
 	bool		set;
+	bool		skip;			/* the writer appends the entries itself */
 	O2oLedgerKind kind;
 	const char *reason;
 	const char *ref;
@@ -69,6 +70,7 @@ void
 O2oLedgerNoteSet(O2oLedgerKind kind, const char *reason, const char *ref, int64 order_id)
 {
 	note.set = true;
+	note.skip = false;
 	note.kind = kind;
 	note.reason = reason;
 	note.ref = ref;
@@ -79,6 +81,7 @@ void
 O2oLedgerNoteClear(void)
 {
 	note.set = false;
+	note.skip = false;
 	note.reason = note.ref = NULL;
 	if (NoteContext != NULL)
 		MemoryContextReset(NoteContext);
@@ -107,7 +110,10 @@ O2oLedgerInit(void)
 
 /*
  * o2o._ledger_note(kind text, reason text, ref text, order_id bigint): the
- * note of the caller's next statement; a NULL kind clears it.
+ * note of the caller's next statement; a NULL kind clears it.  The kind
+ * 'written' says that the caller appends the entries of its next statement
+ * itself, in one set-based INSERT (the bulk count does, from its UPDATE's
+ * RETURNING): the trigger then writes none.
  */
 Datum
 o2o_ledger_note(PG_FUNCTION_ARGS)
@@ -119,6 +125,12 @@ o2o_ledger_note(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(kind, "written") == 0)
+	{
+		O2oLedgerNoteSet(LEDGER_ADJUST, NULL, NULL, -1);
+		note.skip = true;
+		PG_RETURN_VOID();
+	}
 	for (k = 0; k < LEDGER_NKINDS; k++)
 		if (strcmp(kind, kind_names[k]) == 0)
 			break;
@@ -228,6 +240,8 @@ o2o_stock_ledger(PG_FUNCTION_ARGS)
 		new_res = IntCol(newt, desc, "reserved");
 	}
 	if (old_on == new_on && old_res == new_res)
+		return PointerGetDatum(NULL);
+	if (note.skip)
 		return PointerGetDatum(NULL);
 	/* a row restored from a dump: its entries are restored with the ledger */
 	if (!note.set && newt != NULL && oldt == NULL && !check_function_bodies)
