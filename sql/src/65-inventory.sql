@@ -623,6 +623,12 @@ BEGIN
 	END IF;
 	-- one applier at a time: a store's rows are applied together, in feed order
 	PERFORM pg_advisory_xact_lock('o2o.stock_feed'::regclass::oid::bigint);
+	-- a feed just loaded by COPY has no statistics yet: without them the
+	-- planner would scan the whole feed for each chunk
+	IF pg_stat_get_mod_since_analyze('o2o.stock_feed'::regclass)
+	   > greatest(1000, (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'o2o.stock_feed'::regclass) / 5) THEN
+		ANALYZE o2o.stock_feed;
+	END IF;
 	-- the next stores in dealer order: one probe of the index of rows not
 	-- applied yet per store (a feed of 500,000 rows is not scanned per chunk)
 	dealers := ARRAY(
@@ -654,7 +660,8 @@ BEGIN
 	   SET outcome = o.outcome, reason = o.reason, applied_at = clock_timestamp(), on_hand_after = o.on_hand,
 		   released_orders = o.released_orders
 	  FROM unnest(res) o
-	 WHERE f.feed_id = o.item;
+	 WHERE f.feed_id = o.item
+	   AND f.outcome IS NULL AND (f.dealer_id = ANY (dealers) OR f.dealer_id IS NULL);
 	RETURN QUERY SELECT o.item, o.dealer_id, o.sku, o.outcome, o.reason, o.on_hand_before, o.on_hand, o.reserved,
 						o.consumed_since, o.released_orders
 				   FROM unnest(res) o;
