@@ -13,24 +13,9 @@ trap 'bash "$ROOT/scripts/cluster.sh" stop >/dev/null' EXIT
 export PGOPTIONS='-c client_min_messages=warning -c max_parallel_workers_per_gather=0 -c jit=off'
 DB=o2o_bench
 
-# the default world, generated unless this database already holds it
-have=$(psql -X -q -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")
-if [ "$have" = 1 ]; then
-	have=$(psql -X -q -At -d $DB -c "SELECT 1 FROM o2o_gen.country WHERE seed = 42
-		AND (SELECT count(*) FROM o2o.orders) = 200000 AND (SELECT count(*) FROM o2o.grid) >= 1800
-		AND NOT EXISTS (SELECT 1 FROM o2o.assignment)
-		AND (SELECT extversion FROM pg_extension WHERE extname = 'o2o_route') = o2o_route_version()" 2>/dev/null || true)
-fi
-if [ "$have" != 1 ]; then
-	say "generating the default world into $DB"
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-	psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
-CREATE EXTENSION o2o_route CASCADE;
-\i test/fixtures/worldgen.sql
-SELECT o2o_gen.build(42);
-VACUUM ANALYZE;
-SQL
-fi
+# the default world, generated unless this database already holds it (made
+# by the install script installed now)
+bench_default_world $DB
 
 say "grid membership: o2o_grid_of vs PostGIS ST_Contains + GiST, 200,000 order points, one process"
 # the index build, in a fresh backend each time (best of 5)

@@ -67,39 +67,9 @@ q() { psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 "$@"; }
 # the extension's functions as installed: a world made by an older install
 # script of the same version (sql/src changed, the version did not) has to
 # be made again
-ext_fingerprint() {
-	q -d "$1" -c "SELECT md5(string_agg(p.oid::regprocedure::text || ':' || p.prosrc, ',' ORDER BY p.oid::regprocedure::text))
-		FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
-		JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'o2o_route'"
-}
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $RUN" -c "DROP DATABASE IF EXISTS $BASE" \
-	-c "DROP DATABASE IF EXISTS o2o_bench_inv_probe" -c "CREATE DATABASE o2o_bench_inv_probe"
-q -d o2o_bench_inv_probe -c "CREATE EXTENSION o2o_route CASCADE"
-want=$(ext_fingerprint o2o_bench_inv_probe)
-psql -X -q -d postgres -c "DROP DATABASE o2o_bench_inv_probe"
-
-# ---- the default world, generated unless $DB already holds it (as bench.sh)
-have=$(q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")
-if [ "$have" = 1 ]; then
-	have=$(q -d $DB -c "SELECT 1 FROM o2o_gen.country WHERE seed = 42
-		AND (SELECT count(*) FROM o2o.orders) = 200000 AND (SELECT count(*) FROM o2o.grid) >= 1800
-		AND NOT EXISTS (SELECT 1 FROM o2o.assignment)
-		AND (SELECT extversion FROM pg_extension WHERE extname = 'o2o_route') = o2o_route_version()" 2>/dev/null || true)
-	if [ "$have" = 1 ] && [ "$(ext_fingerprint $DB)" != "$want" ]; then
-		echo "$DB was made by another install script of o2o_route $(q -d $DB -c 'SELECT o2o_route_version()'): made again"
-		have=
-	fi
-fi
-if [ "$have" != 1 ]; then
-	say "generating the default world into $DB"
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-	psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
-CREATE EXTENSION o2o_route CASCADE;
-\i test/fixtures/worldgen.sql
-SELECT o2o_gen.build(42);
-VACUUM ANALYZE;
-SQL
-fi
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $RUN" -c "DROP DATABASE IF EXISTS $BASE"
+# the default world, generated unless $DB already holds it (as bench.sh)
+bench_default_world $DB
 
 # ---- the template of every run: the world with its orders twice over (a
 # copy of each, placed after the last: 4 clients assign more than 200,000

@@ -44,3 +44,46 @@ cluster_env() {
 	export PGHOST PGPORT PGUSER PGBIN
 	export PATH="$PGBIN:$PATH"
 }
+
+# The md5 of the source of every function of o2o_route in database $1: two
+# databases made by the same install script have the same.
+ext_fingerprint() {
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "SELECT md5(string_agg(p.oid::regprocedure::text || ':' || p.prosrc, ','
+			ORDER BY p.oid::regprocedure::text))
+		FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+		JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'o2o_route'"
+}
+
+# make bench's default world (seed 42, 200,000 orders, none assigned) in
+# database $1, generated unless it holds it already, made by the install
+# script installed now (a world made by another build of the same version is
+# made again)
+bench_default_world() {
+	local db=$1 have want
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS o2o_bench_probe" -c "CREATE DATABASE o2o_bench_probe"
+	psql -X -q -d o2o_bench_probe -c "CREATE EXTENSION o2o_route CASCADE"
+	want=$(ext_fingerprint o2o_bench_probe)
+	psql -X -q -d postgres -c "DROP DATABASE o2o_bench_probe"
+	have=$(psql -X -q -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")
+	if [ "$have" = 1 ]; then
+		have=$(psql -X -q -At -d "$db" -c "SELECT 1 FROM o2o_gen.country WHERE seed = 42
+			AND (SELECT count(*) FROM o2o.orders) = 200000 AND (SELECT count(*) FROM o2o.grid) >= 1800
+			AND NOT EXISTS (SELECT 1 FROM o2o.assignment)
+			AND (SELECT extversion FROM pg_extension WHERE extname = 'o2o_route') = o2o_route_version()" \
+			2>/dev/null || true)
+		if [ "$have" = 1 ] && [ "$(ext_fingerprint "$db")" != "$want" ]; then
+			echo "$db was made by another install script of o2o_route: made again"
+			have=
+		fi
+	fi
+	if [ "$have" != 1 ]; then
+		say "generating the default world into $db"
+		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+		psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+CREATE EXTENSION o2o_route CASCADE;
+\i $ROOT/test/fixtures/worldgen.sql
+SELECT o2o_gen.build(42);
+VACUUM ANALYZE;
+SQL
+	fi
+}
