@@ -436,9 +436,9 @@ O2oDealerSafety(StockProbe *sp, Datum sku, int32 dealer_id)
 	Datum		v[2] = {Int32GetDatum(dealer_id), sku};
 	bool		isnull;
 
-	O2oProbeStart(&sp->p, v);
 	if (sp->a_safety == InvalidAttrNumber)
 		return 0;
+	O2oProbeStart(&sp->p, v);
 	return O2oProbeNext(&sp->p) ? DatumGetInt32(O2oProbeGet(&sp->p, sp->a_safety, &isnull)) : 0;
 }
 

@@ -95,8 +95,15 @@ O2oPreparePlans(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
+	/*
+	 * Once the plans guard safety stock they stay valid (the column goes only
+	 * with the extension); before that, look again for it after each call,
+	 * as ALTER EXTENSION ... UPDATE adds it.
+	 */
+	if (ext == plans_for_ext && plans_with_safety)
+		return;
 	safety = get_attnum(get_relname_relid("stock", get_namespace_oid("o2o", false)), "safety") != InvalidAttrNumber;
-	if (ext == plans_for_ext && safety == plans_with_safety)
+	if (ext == plans_for_ext && !safety)
 		return;
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,

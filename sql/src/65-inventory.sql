@@ -326,7 +326,7 @@ DECLARE
 	v o2o.stock_count[] := o2o._stock_check(p_rows);
 	superseded o2o.stock_outcome[];
 	stale_new o2o.stock_outcome[];
-	full_dealers int[] := ARRAY(SELECT f.dealer_id FROM unnest(p_full) f WHERE f.dealer_id IS NOT NULL);
+	full_dealers int[];
 	actor name := (SELECT r.rolname FROM pg_roles r WHERE r.oid = o2o._caller());
 	bad o2o.stock_count;
 	nbad int;
@@ -344,6 +344,11 @@ BEGIN
 				  HINT = 'Nothing was applied.  Without all_or_nothing, the good counts apply and each bad one is rejected with its reason.';
 	END IF;
 
+	-- full mode, for the stores the caller may sync (checked once here)
+	p_full := ARRAY(SELECT f FROM unnest(p_full) f
+					 WHERE f.dealer_id IS NOT NULL AND o2o._may_sync(f.fed_by, f.dealer_id));
+	full_dealers := ARRAY(SELECT f.dealer_id FROM unnest(p_full) f);
+
 	-- a batch (a feed) may hold several counts of one row: the latest applies
 	WITH c AS (SELECT x, max(x.counted_at) FILTER (WHERE x.reject IS NULL)
 							OVER (PARTITION BY x.dealer_id, x.sku) AS latest
@@ -360,7 +365,7 @@ BEGIN
 	-- wrote, and releases of two syncs must not cross (key O2OS, dealer_id)
 	PERFORM pg_advisory_xact_lock(1328697171, d.dealer_id)
 	   FROM (SELECT x.dealer_id FROM unnest(v) x WHERE x.reject IS NULL
-			 UNION SELECT f.dealer_id FROM unnest(p_full) f WHERE f.dealer_id IS NOT NULL) d
+			 UNION SELECT f.dealer_id FROM unnest(p_full) f) d
 	  ORDER BY d.dealer_id;
 
 	-- a row the store did not have, counted before its last full count: that
@@ -385,8 +390,7 @@ BEGIN
 			SELECT ROW(NULL, s.dealer_id, s.sku, numeric '0', NULL, f.counted_at, f.source, f.fed_by, NULL)::o2o.stock_count
 			  FROM unnest(p_full) f
 			  JOIN o2o.stock s ON s.dealer_id = f.dealer_id
-			 WHERE o2o._may_sync(f.fed_by, f.dealer_id)
-			   AND NOT EXISTS (SELECT 1 FROM unnest(p_rows) x WHERE x.dealer_id = s.dealer_id AND x.sku = s.sku)
+			 WHERE NOT EXISTS (SELECT 1 FROM unnest(p_rows) x WHERE x.dealer_id = s.dealer_id AND x.sku = s.sku)
 			 ORDER BY s.dealer_id, s.sku);
 	END IF;
 
@@ -482,8 +486,7 @@ BEGIN
 		   max(x.counted_at) FILTER (WHERE x.full)
 	  FROM (SELECT y.dealer_id, y.counted_at, y.source, false AS full FROM unnest(v) y WHERE y.reject IS NULL
 			UNION ALL
-			SELECT f.dealer_id, f.counted_at, f.source, true FROM unnest(p_full) f
-			 WHERE o2o._may_sync(f.fed_by, f.dealer_id)) x
+			SELECT f.dealer_id, f.counted_at, f.source, true FROM unnest(p_full) f) x
 	  JOIN o2o.dealer d ON d.dealer_id = x.dealer_id
 	 GROUP BY x.dealer_id, d.region_id
 	 ORDER BY x.dealer_id
