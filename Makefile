@@ -8,7 +8,7 @@ MODULE_big   = o2o_route
 OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o \
 			   src/candidates.o src/score.o src/rank.o src/reserve.o src/explain.o src/assign.o \
 			   src/orderstate.o src/orient.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o \
-			   src/triggers.o src/shcache.o src/ledger.o
+			   src/triggers.o src/shcache.o src/ledger.o src/promise.o
 
 # The install script of the current version is built from one hand-written
 # source, split by concern (sql/src/NN-*.sql, joined in name order).  Beside
@@ -19,9 +19,9 @@ DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Every regression test stands alone: each creates the extension itself.
-REGRESS      = init version model worldgen grid grid_stress caches coverage assign lifecycle privileges security routing agg pricing inventory
+REGRESS      = init version model worldgen grid grid_stress caches coverage assign lifecycle privileges security routing agg pricing inventory promise
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
-ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing
+ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing hold_last_unit hold_expire_take
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"

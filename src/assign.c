@@ -53,25 +53,38 @@ PG_FUNCTION_INFO_V1(o2o_candidates);
 PG_FUNCTION_INFO_V1(o2o_assign_pending);
 
 /*
- * Rank and reserve: in-grid dealers first, other grids when the policy lets
- * them compete, or -- under "fallback" -- when nobody of the grid could.
- * The winner's index in r->cands, or -1; the ranking is ended.
+ * The best eligible candidate of a ranking, for a promise: what O2oChoose()
+ * would reserve when nothing changes meanwhile.
  */
 static int
-ChooseDealer(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_busy)
+FirstEligible(Ranking *r)
+{
+	O2oSettle(r, 0, 1);
+	return r->ncands > 0 && r->cands[0].reason == REASON_NONE ? 0 : -1;
+}
+
+/*
+ * Choose the dealer: in-grid dealers first, other grids when the policy
+ * lets them compete, or -- under "fallback" -- when nobody of the grid
+ * could.  With opts, reserve for the best that still can (o2o_assign,
+ * o2o_hold); without, only find it (o2o_promise): one decision for both.
+ * The winner's index in r->cands, or -1; the ranking is ended.
+ */
+int
+O2oDecide(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_busy)
 {
 	int			win;
 
 	O2oRank(r, o, o2o_cross_grid == O2O_CROSS_FREE, RANK_ASSIGN);
-	win = o->grid_id >= 0 ? O2oChoose(r, opts, saw_busy) : -1;
+	win = o->grid_id < 0 ? -1 : opts != NULL ? O2oChoose(r, opts, saw_busy) : FirstEligible(r);
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o->grid_id >= 0)
 	{
 		/* nobody of the grid could: rank again with the neighbours */
 		O2oRankEnd(r);
 		O2oRank(r, o, true, RANK_ASSIGN);
-		win = O2oChoose(r, opts, saw_busy);
+		win = opts != NULL ? O2oChoose(r, opts, saw_busy) : FirstEligible(r);
 	}
-	if (win >= 0)
+	if (win >= 0 && opts != NULL)
 		O2oSettle(r, win + 1, 3);	/* the runners-up, for the explanation */
 	O2oRankEnd(r);
 	return win;
@@ -89,15 +102,14 @@ RecordAssignment(const Order *o, Cand *cands, int ncands, int win)
 }
 
 /*
- * Record that nobody can serve, with why.  The fast path read only dealers
- * that could serve: explain in full, every eligible one having been
- * reserved by others meanwhile.
+ * Why nobody can serve, in the words o2o_assign records.  The fast path read
+ * only dealers that could serve: explain in full, every eligible one having
+ * been reserved by others meanwhile.
  */
-static void
-RecordUnassignable(Order *o)
+char *
+O2oExplainUnassignable(Order *o, int *nconsidered)
 {
 	Ranking		r;
-	char	   *why;
 
 	o->lazy_stock = true;
 	O2oRank(&r, o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
@@ -105,9 +117,18 @@ RecordUnassignable(Order *o)
 	for (int i = 0; i < r.ncands; i++)
 		if (r.cands[i].reason == REASON_NONE)
 			r.cands[i].reason = REASON_RESERVED_MEANWHILE;
-	why = O2oUnassignableReason(o, r.cands, r.ncands);
+	*nconsidered = r.ncands;
+	return O2oUnassignableReason(o, r.cands, r.ncands);
+}
+
+static void
+RecordUnassignable(Order *o)
+{
+	int			n;
+	char	   *why = O2oExplainUnassignable(o, &n);
+
 	O2oWriteUnassignable(o, why);
-	O2oAddEvent(o, "unassignable", "unassignable", O2oUnassignableEventDetail(r.ncands, why));
+	O2oAddEvent(o, "unassignable", "unassignable", O2oUnassignableEventDetail(n, why));
 }
 
 /* assign one order: see the top of this file and assign.h */
@@ -138,7 +159,22 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 	}
 	(void) O2oOrderTakeStep(order_id, o.status, O2O_STEP_ASSIGN);
 
-	win = ChooseDealer(&r, &o, opts, &saw_busy);
+	/* placed with a checkout hold: it takes the hold's units and slot */
+	if (o.hold_id >= 0)
+	{
+		HoldOutcome h = O2oTakeHold(&o, !opts->nowait, &result);
+
+		if (h != HOLD_ENDED)
+		{
+			O2oDealerCacheUnpin();
+			SPI_finish();
+			*assigned = h == HOLD_TAKEN;
+			return result;
+		}
+		/* the hold ended before the order came: route it as any other */
+	}
+
+	win = O2oDecide(&r, &o, opts, &saw_busy);
 	if (win >= 0)
 	{
 		RecordAssignment(&o, r.cands, r.ncands, win);
@@ -153,18 +189,18 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 	return result;
 }
 
-/* o2o_assign(order_id bigint) returns int: the dealer, or NULL */
 /*
  * Routing writes: refused with 25006 in a read-only transaction and on a hot
  * standby, before anything is read (not an internal error deep inside).
  */
-static void
-RequireWritable(const char *fn)
+void
+O2oRequireWritable(const char *fn)
 {
 	PreventCommandIfReadOnly(fn);
 	PreventCommandDuringRecovery(fn);
 }
 
+/* o2o_assign(order_id bigint) returns int: the dealer, or NULL */
 Datum
 o2o_assign(PG_FUNCTION_ARGS)
 {
@@ -172,7 +208,7 @@ o2o_assign(PG_FUNCTION_ARGS)
 	bool		assigned;
 	int32		dealer;
 
-	RequireWritable("o2o_assign()");
+	O2oRequireWritable("o2o_assign()");
 	dealer = O2oAssign(PG_GETARG_INT64(0), &opts, &assigned);
 
 	if (!assigned)
@@ -302,7 +338,7 @@ o2o_assign_pending(PG_FUNCTION_ARGS)
 	Oid			t[1] = {INT4OID};
 	int			rc;
 
-	RequireWritable("o2o_assign_pending()");
+	O2oRequireWritable("o2o_assign_pending()");
 	if (max < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -310,6 +346,16 @@ o2o_assign_pending(PG_FUNCTION_ARGS)
 				 errdetail("max is %d.", max)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* first give back what expired checkouts held (0.8.0 on; never waits) */
+	rc = SPI_execute("SELECT pg_catalog.to_regprocedure('o2o._expire_holds(int)') IS NOT NULL", false, 1);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
+			&& SPI_execute("SELECT o2o._expire_holds(1000)", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "releasing expired holds failed");
+	}
 	arg[0] = Int32GetDatum(max);
 	rc = SPI_execute_with_args("SELECT order_id FROM o2o.orders WHERE status = 'pending' "
 							   "ORDER BY order_id LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED",

@@ -122,6 +122,70 @@ ClimateMask(Datum climates)
 }
 
 /*
+ * The product of the order: category, installation, and the climates it is
+ * sold in (by ClimateBit(); all when NULL).  false when there is no such
+ * product.
+ */
+static bool
+ReadProduct(Order *o, Snapshot snap, uint32 *allowed)
+{
+	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
+	O2oProbe	p;
+	Datum		key = CStringGetTextDatum(o->sku);
+	bool		isnull;
+	Datum		d;
+
+	O2oProbeOpen(&p, "product", "product_pkey", pkey, 1, snap);
+	O2oProbeStart(&p, &key);
+	if (!O2oProbeNext(&p))
+	{
+		O2oProbeClose(&p);
+		return false;
+	}
+	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
+	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
+	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
+	/* resolved against the grid's climate in FindGrid(); NULL: sold everywhere */
+	o->climate_ok = isnull;
+	*allowed = isnull ? ~(uint32) 0 : ClimateMask(d);
+	O2oProbeClose(&p);
+	return true;
+}
+
+/*
+ * The grid of the delivery point when it has none yet: the covering one,
+ * else the nearest within o2o_route.nearest_grid_m; its region and climate.
+ */
+static void
+FindGrid(Order *o, uint32 allowed)
+{
+	o->nearest = false;
+	if (o->grid_id < 0)
+	{
+		int32		g;
+
+		g = O2oGridNearest(o->lon, o->lat, o2o_nearest_grid_m);
+		if (g >= 0)
+		{
+			o->grid_id = g;
+			o->nearest = true;
+		}
+	}
+	if (o->grid_id >= 0)
+	{
+		const GridInfo *g;
+
+		O2oDealerCacheRefresh();
+		g = O2oGridLookup(o->grid_id);
+		if (g == NULL || !g->exists)
+			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) o->order_id);
+		o->region_id = g->region_id;
+		o->climate = g->climate;
+		o->climate_ok = (allowed & ClimateBit(o->climate)) != 0;
+	}
+}
+
+/*
  * Read (and, for o2o_assign, lock) the order; find its grid.  Raises the
  * documented errors for an unknown order.
  */
@@ -129,7 +193,6 @@ void
 O2oLoadOrder(Order *o, int64 order_id, bool lock)
 {
 	static const O2oProbeKey okey[1] = {{"order_id", 1, BTEqualStrategyNumber, F_INT8EQ}};
-	static const O2oProbeKey pkey[1] = {{"sku", 1, BTEqualStrategyNumber, F_TEXTEQ}};
 	Snapshot	snap = RegisterSnapshot(lock ? NewStatementSnapshot() : GetActiveSnapshot());
 	O2oProbe	p;
 	Datum		key = Int64GetDatum(order_id);
@@ -137,6 +200,7 @@ O2oLoadOrder(Order *o, int64 order_id, bool lock)
 				followed = false,
 				isnull;
 	Datum		d;
+	AttrNumber	a_hold;
 	uint32		allowed;		/* the product's climates, by ClimateBit() */
 
 	o->order_id = order_id;
@@ -170,21 +234,19 @@ O2oLoadOrder(Order *o, int64 order_id, bool lock)
 	o->grid_id = isnull ? -1 : DatumGetInt32(d);
 	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "region_id"), &isnull);
 	o->region_id = isnull ? -1 : DatumGetInt32(d);
+	/* the checkout's hold (0.8.0 on) */
+	o->hold_id = -1;
+	a_hold = get_attnum(RelationGetRelid(p.heap), "hold_id");
+	if (a_hold != InvalidAttrNumber)
+	{
+		d = O2oProbeGet(&p, a_hold, &isnull);
+		if (!isnull)
+			o->hold_id = DatumGetInt64(d);
+	}
 	O2oProbeClose(&p);
 
-	/* its product */
-	key = CStringGetTextDatum(o->sku);
-	O2oProbeOpen(&p, "product", "product_pkey", pkey, 1, snap);
-	O2oProbeStart(&p, &key);
-	if (!O2oProbeNext(&p))
+	if (!ReadProduct(o, snap, &allowed))
 		elog(ERROR, "product %s of order %lld not found", o->sku, (long long) order_id);
-	o->category = TextDatumGetCString(O2oProbeGet(&p, O2oProbeAttnum(&p, "category"), &isnull));
-	o->needs_install = DatumGetBool(O2oProbeGet(&p, O2oProbeAttnum(&p, "needs_install"), &isnull));
-	d = O2oProbeGet(&p, O2oProbeAttnum(&p, "climates"), &isnull);
-	/* resolved against the grid's climate below; NULL: sold everywhere */
-	o->climate_ok = isnull;
-	allowed = isnull ? ~(uint32) 0 : ClimateMask(d);
-	O2oProbeClose(&p);
 	UnregisterSnapshot(snap);
 	o->today = GetSQLCurrentDate();
 
@@ -195,33 +257,48 @@ O2oLoadOrder(Order *o, int64 order_id, bool lock)
 	 */
 	o->read_only = !lock;
 	o->lazy_stock = false;
+	o->for_hold = false;
 	ReadAssignments(o);
+	FindGrid(o, allowed);
+}
 
-	/* the grid: covering, else the nearest within reach */
-	o->nearest = false;
-	if (o->grid_id < 0)
-	{
-		int32		g;
+/*
+ * An order not placed yet, for o2o_promise (read_only) and o2o_hold: qty
+ * units of the SKU delivered at (lon, lat), with nobody declined.  Raises
+ * the documented errors for an unknown SKU and a quantity below 1.
+ */
+void
+O2oLoadPlace(Order *o, const char *sku, double lon, double lat, int32 qty, bool read_only)
+{
+	Snapshot	snap;
+	uint32		allowed;
 
-		g = O2oGridNearest(o->lon, o->lat, o2o_nearest_grid_m);
-		if (g >= 0)
-		{
-			o->grid_id = g;
-			o->nearest = true;
-		}
-	}
-	if (o->grid_id >= 0)
-	{
-		const GridInfo *g;
-
-		O2oDealerCacheRefresh();
-		g = O2oGridLookup(o->grid_id);
-		if (g == NULL || !g->exists)
-			elog(ERROR, "grid %d of order %lld not found", o->grid_id, (long long) order_id);
-		o->region_id = g->region_id;
-		o->climate = g->climate;
-		o->climate_ok = (allowed & ClimateBit(o->climate)) != 0;
-	}
+	if (qty < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("quantity must be at least 1"),
+				 errdetail("qty is %d.", qty)));
+	memset(o, 0, sizeof(Order));
+	o->order_id = -1;
+	o->hold_id = -1;
+	o->sku = pstrdup(sku);
+	o->qty = qty;
+	o->status = O2O_PENDING;
+	o->lon = lon;
+	o->lat = lat;
+	o->active_dealer = -1;
+	o->read_only = read_only;
+	snap = RegisterSnapshot(read_only ? GetActiveSnapshot() : NewStatementSnapshot());
+	if (!ReadProduct(o, snap, &allowed))
+		ereport(ERROR,
+				(errcode(ERRCODE_O2O_UNKNOWN_SKU),
+				 errmsg("unknown SKU"),
+				 errdetail("No row of o2o.product has sku \"%s\".", sku)));
+	UnregisterSnapshot(snap);
+	o->today = GetSQLCurrentDate();
+	o->grid_id = O2oGridOfPoint(NULL, lon, lat);
+	o->region_id = -1;
+	FindGrid(o, allowed);
 }
 
 /* Add a dealer to the candidates of the order. */

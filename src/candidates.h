@@ -36,9 +36,11 @@ typedef struct Order
 	int32		active_dealer;	/* -1: none */
 	int32	   *declined;		/* dealers that declined it before */
 	int			ndeclined;
-	bool		read_only;		/* o2o_candidates: read under the query's snapshot */
+	bool		read_only;		/* o2o_candidates, o2o_promise: read under the query's snapshot */
 	bool		lazy_stock;		/* explaining: read stock only where it decides */
 	DateADT		today;
+	int64		hold_id;		/* the order's checkout hold, or the hold being made; -1: none */
+	bool		for_hold;		/* reserving for the hold hold_id, not for the order */
 } Order;
 
 /*
@@ -140,6 +142,12 @@ typedef struct SyncProbe
  * order.
  */
 extern void O2oLoadOrder(Order *o, int64 order_id, bool lock);
+
+/*
+ * An order not placed yet (o2o_promise, o2o_hold): qty units of sku to
+ * (lon, lat).  Raises the documented errors for an unknown SKU or qty < 1.
+ */
+extern void O2oLoadPlace(Order *o, const char *sku, double lon, double lat, int32 qty, bool read_only);
 
 /* The snapshot the probes of one step read under; the caller unregisters. */
 extern Snapshot O2oOrderSnapshot(const Order *o);

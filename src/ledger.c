@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -58,6 +59,7 @@ static struct
 	const char *reason;
 	const char *ref;
 	int64		order_id;
+	int64		hold_id;
 } note;
 
 /* the strings of a note left from SQL live here until the note is cleared */
@@ -65,6 +67,7 @@ static MemoryContext NoteContext = NULL;
 
 static SPIPlanPtr insert_plan = NULL;
 static Oid	insert_plan_ext = InvalidOid;
+static bool insert_plan_hold;	/* the plan writes hold_id (0.8.0 on) */
 
 void
 O2oLedgerNoteSet(O2oLedgerKind kind, const char *reason, const char *ref, int64 order_id)
@@ -75,6 +78,14 @@ O2oLedgerNoteSet(O2oLedgerKind kind, const char *reason, const char *ref, int64 
 	note.reason = reason;
 	note.ref = ref;
 	note.order_id = order_id;
+	note.hold_id = -1;
+}
+
+void
+O2oLedgerNoteHold(int64 hold_id)
+{
+	Assert(note.set);
+	note.hold_id = hold_id;
 }
 
 void
@@ -109,8 +120,9 @@ O2oLedgerInit(void)
 }
 
 /*
- * o2o._ledger_note(kind text, reason text, ref text, order_id bigint): the
- * note of the caller's next statement; a NULL kind clears it.  The kind
+ * o2o._ledger_note(kind text, reason text, ref text, order_id bigint
+ * [, hold_id bigint]): the note of the caller's next statement; a NULL kind
+ * clears it.  The kind
  * 'written' says that the caller appends the entries of its next statement
  * itself, in one set-based INSERT (the bulk count does, from its UPDATE's
  * RETURNING): the trigger then writes none.
@@ -145,6 +157,8 @@ o2o_ledger_note(PG_FUNCTION_ARGS)
 					 PG_ARGISNULL(1) ? NULL : MemoryContextStrdup(NoteContext, text_to_cstring(PG_GETARG_TEXT_PP(1))),
 					 PG_ARGISNULL(2) ? NULL : MemoryContextStrdup(NoteContext, text_to_cstring(PG_GETARG_TEXT_PP(2))),
 					 PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3));
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		note.hold_id = PG_GETARG_INT64(4);
 	PG_RETURN_VOID();
 }
 
@@ -158,26 +172,40 @@ o2o_caller(PG_FUNCTION_ARGS)
 	PG_RETURN_OID(GetOuterUserId());
 }
 
-/* the statement that appends an entry, prepared once per backend */
+/*
+ * The statement that appends an entry, prepared once per backend; with
+ * hold_id ($14) once the ledger has it (0.8.0 on), looked for again while
+ * it has not, as ALTER EXTENSION ... UPDATE adds it.
+ */
 static SPIPlanPtr
-InsertPlan(void)
+InsertPlan(Relation ledger_of)
 {
 	Oid			ext = get_extension_oid(O2O_EXTENSION_NAME, false);
-	Oid			types[13] = {INT4OID, INT4OID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID,
-	INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID};
+	Oid			types[14] = {INT4OID, INT4OID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID,
+	INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, INT8OID};
+	bool		hold;
 
-	if (insert_plan != NULL && insert_plan_ext == ext)
+	if (insert_plan != NULL && insert_plan_ext == ext && insert_plan_hold)
+		return insert_plan;
+	hold = get_attnum(get_relname_relid("stock_ledger", RelationGetNamespace(ledger_of)), "hold_id")
+		!= InvalidAttrNumber;
+	if (insert_plan != NULL && insert_plan_ext == ext && !hold)
 		return insert_plan;
 	if (insert_plan != NULL)
 		SPI_freeplan(insert_plan);
-	insert_plan = SPI_prepare("INSERT INTO o2o.stock_ledger (region_id, dealer_id, sku, kind, d_on_hand, "
+	insert_plan = SPI_prepare(hold
+							  ? "INSERT INTO o2o.stock_ledger (region_id, dealer_id, sku, kind, d_on_hand, "
+							  "       d_reserved, on_hand, reserved, order_id, reason, ref, counted_at, actor, hold_id) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+							  : "INSERT INTO o2o.stock_ledger (region_id, dealer_id, sku, kind, d_on_hand, "
 							  "       d_reserved, on_hand, reserved, order_id, reason, ref, counted_at, actor) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", 13, types);
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", hold ? 14 : 13, types);
 	if (insert_plan == NULL)
 		elog(ERROR, "SPI_prepare failed for the stock ledger: %s", SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
 	insert_plan_ext = ext;
+	insert_plan_hold = hold;
 	return insert_plan;
 }
 
@@ -206,8 +234,8 @@ o2o_stock_ledger(PG_FUNCTION_ARGS)
 				old_res = 0,
 				new_on = 0,
 				new_res = 0;
-	Datum		v[13];
-	char		n[13];
+	Datum		v[14];
+	char		n[14];
 	bool		isnull;
 	O2oLedgerKind kind;
 	Oid			save_user;
@@ -285,12 +313,14 @@ o2o_stock_ledger(PG_FUNCTION_ARGS)
 		n[11] = isnull ? 'n' : ' ';
 	}
 	v[12] = CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false));
+	v[13] = Int64GetDatum(note.set ? note.hold_id : -1);
+	n[13] = note.set && note.hold_id >= 0 ? ' ' : 'n';
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_plan(InsertPlan(), v, n, false, 0);
+	rc = SPI_execute_plan(InsertPlan(td->tg_relation), v, n, false, 0);
 	SetUserIdAndSecContext(save_user, save_sec);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "appending to the stock ledger failed: %s", SPI_result_code_string(rc));

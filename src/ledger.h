@@ -29,6 +29,9 @@ typedef enum O2oLedgerKind
 extern void O2oLedgerNoteSet(O2oLedgerKind kind, const char *reason, const char *ref, int64 order_id);
 extern void O2oLedgerNoteClear(void);
 
+/* The checkout hold the noted writes are for (o2o_hold and its release). */
+extern void O2oLedgerNoteHold(int64 hold_id);
+
 /* Register the transaction callbacks; from _PG_init. */
 extern void O2oLedgerInit(void);
 

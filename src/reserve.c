@@ -190,7 +190,9 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 		args[1] = CStringGetTextDatum(o->sku);
 		args[2] = Int32GetDatum(o->qty);
 		/* the ledger's entry of this reservation (ledger.c) */
-		O2oLedgerNoteSet(LEDGER_RESERVE, NULL, NULL, o->order_id);
+		O2oLedgerNoteSet(LEDGER_RESERVE, o->for_hold ? "checkout hold" : NULL, NULL, o->order_id);
+		if (o->for_hold)
+			O2oLedgerNoteHold(o->hold_id);
 		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
 		O2oLedgerNoteClear();
 		if (rc != SPI_OK_UPDATE)
@@ -267,6 +269,59 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 	return ok;
 }
 
+/* the statement of O2oTakeHold(), prepared on first use (0.8.0 on) */
+static SPIPlanPtr take_hold_plan = NULL;
+static Oid	take_hold_ext = InvalidOid;
+
+/*
+ * Assign a locked order to its checkout hold: o2o._hold_take() locks the
+ * hold (or, not waiting, skips it when locked), checks that the order
+ * matches it, and if it is still held turns its reservation and booking
+ * into the order's assignment; an expired hold is released there.
+ */
+HoldOutcome
+O2oTakeHold(const Order *o, bool wait, int32 *dealer)
+{
+	Datum		args[6];
+	Oid			types[6] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID, BOOLOID};
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+	char	   *outcome;
+	int			rc;
+
+	if (take_hold_plan == NULL || take_hold_ext != plans_for_ext)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT outcome, dealer_id FROM o2o._hold_take($1, $2, $3, $4, $5, $6)",
+									6, types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for o2o._hold_take: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		if (take_hold_plan != NULL)
+			SPI_freeplan(take_hold_plan);
+		take_hold_plan = p;
+		take_hold_ext = plans_for_ext;
+	}
+	args[0] = Int64GetDatum(o->hold_id);
+	args[1] = Int64GetDatum(o->order_id);
+	args[2] = CStringGetTextDatum(o->sku);
+	args[3] = Int32GetDatum(o->qty);
+	args[4] = Int32GetDatum(o->grid_id);
+	nulls[4] = o->grid_id < 0 ? 'n' : ' ';
+	args[5] = BoolGetDatum(wait);
+	rc = SPI_execute_plan(take_hold_plan, args, nulls, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "taking the checkout hold failed: %s", SPI_result_code_string(rc));
+	outcome = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (strcmp(outcome, "taken") == 0)
+	{
+		*dealer = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		return HOLD_TAKEN;
+	}
+	return strcmp(outcome, "busy") == 0 ? HOLD_BUSY : HOLD_ENDED;
+}
+
 /* an event of the order, with its jsonb detail */
 void
 O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail)
@@ -311,7 +366,7 @@ O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
 	bool		isnull_arg[11] = {0};
 	char		nulls[11];
 	int			rc;
-	DateADT		promised = o->needs_install ? o->today + 1 + c->day_index : O2oStartDay(o, c);
+	DateADT		promised = O2oPromisedDate(o, c);
 
 	args[0] = Int64GetDatum(o->order_id);
 	args[1] = Int32GetDatum(c->dealer_id);

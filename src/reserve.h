@@ -38,6 +38,21 @@ extern void O2oWriteAssignment(const Order *o, const Cand *c, Datum detail);
 /* The order unassignable, with why. */
 extern void O2oWriteUnassignable(const Order *o, const char *why);
 
+/* what became of an order's checkout hold when the order came */
+typedef enum HoldOutcome
+{
+	HOLD_TAKEN,					/* assigned to the hold's dealer, installer and day */
+	HOLD_BUSY,					/* another transaction holds it (only when not waiting) */
+	HOLD_ENDED					/* expired, released or taken before: route as usual */
+} HoldOutcome;
+
+/*
+ * Assign the order (locked) to its checkout hold, if the hold is still
+ * held (o2o._hold_take); *dealer is the hold's dealer when taken.  Raises
+ * O2012 when the order does not match its hold.
+ */
+extern HoldOutcome O2oTakeHold(const Order *o, bool wait, int32 *dealer);
+
 /* An event of the order. */
 extern void O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail);
 

@@ -172,6 +172,16 @@ O2oStartDay(const Order *o, const Cand *c)
 	return o->today + 1 + (c->same_grid ? 0 : o2o_travel_days);
 }
 
+/*
+ * The day promised to the buyer: the installation's day when the model
+ * needs installing, else the first day a delivery can happen.
+ */
+DateADT
+O2oPromisedDate(const Order *o, const Cand *c)
+{
+	return o->needs_install ? o->today + 1 + c->day_index : O2oStartDay(o, c);
+}
+
 /* the score a candidate can reach at most: its score with nothing booked */
 double
 O2oBound(const Order *o, const Cand *c)

@@ -52,6 +52,9 @@ extern double O2oBound(const Order *o, const Cand *c);
 /* The first day an install or delivery can happen for this candidate. */
 extern DateADT O2oStartDay(const Order *o, const Cand *c);
 
+/* The day promised to the buyer if this candidate serves (evaluated). */
+extern DateADT O2oPromisedDate(const Order *o, const Cand *c);
+
 /* installer_id and day_index from the installers' first free days */
 extern void O2oPickInstaller(Cand *c);
 

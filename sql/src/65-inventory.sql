@@ -25,12 +25,13 @@ CREATE TABLE o2o.stock_ledger (
 	counted_at	timestamptz,
 	actor		name NOT NULL,
 	at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	hold_id		bigint,
 	CONSTRAINT stock_ledger_kind_check CHECK (kind IN ('opening', 'count', 'adjust', 'reserve', 'release', 'consume'))
 );
 CREATE INDEX stock_ledger_row_idx ON o2o.stock_ledger (dealer_id, sku, entry_id);
 CREATE INDEX stock_ledger_consume_idx ON o2o.stock_ledger (dealer_id, sku, at) WHERE kind = 'consume';
 COMMENT ON TABLE o2o.stock_ledger IS
-	'append-only: every change of o2o.stock.on_hand and reserved (opening, count, adjust, reserve, release, consume) with its document, role and time; o2o.stock is its running sum';
+	'append-only: every change of o2o.stock.on_hand and reserved (opening, count, adjust, reserve, release, consume) with its document (order, checkout hold, count), role and time; o2o.stock is its running sum';
 
 CREATE FUNCTION o2o._stock_ledger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'o2o_stock_ledger'
@@ -220,8 +221,9 @@ COMMENT ON FUNCTION o2o._stock_check(o2o.stock_count[]) IS
 	'internal: the counts with the reason each one cannot be applied (unknown dealer or SKU, no permission, bad number, duplicate, future)';
 
 /*
- * Release the newest active reservations of a stock row until at most
- * p_keep units stay reserved, the row being locked by the caller.  An
+ * Release the newest checkout holds, then the newest active reservations
+ * of a stock row, until at most p_keep units stay reserved, the row being
+ * locked by the caller.  An
  * order another transaction holds right now (it is being cancelled,
  * completed or declined) is skipped rather than waited for: waiting while
  * holding the stock row could deadlock with that transaction, which waits
@@ -238,9 +240,21 @@ DECLARE
 	a o2o.assignment;
 	o o2o.orders;
 	chosen o2o.assignment[] := '{}';
+	h o2o.hold;
+	holds o2o.hold[] := '{}';
 BEGIN
 	SELECT s.reserved - p_keep INTO need FROM o2o.stock s WHERE s.dealer_id = p_dealer AND s.sku = p_sku;
-	-- the newest reservations whose orders no one else holds now
+	-- checkout holds go first, newest first, those no one else holds now
+	FOR h IN SELECT x.* FROM o2o.hold x WHERE x.dealer_id = p_dealer AND x.sku = p_sku AND x.state = 'held'
+			  ORDER BY x.created_at DESC, x.hold_id DESC
+	LOOP
+		EXIT WHEN need <= 0;
+		SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = h.hold_id AND x.state = 'held' FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		holds := holds || h;
+		need := need - h.qty;
+	END LOOP;
+	-- then the newest reservations whose orders no one else holds now
 	FOR a IN SELECT x.* FROM o2o.assignment x JOIN o2o.orders y ON y.order_id = x.order_id
 			  WHERE x.dealer_id = p_dealer AND y.sku = p_sku AND x.state = 'active'
 			  ORDER BY x.created_at DESC, x.assignment_id DESC
@@ -256,9 +270,15 @@ BEGIN
 		need := need - a.qty;
 	END LOOP;
 	-- their bookings, locked in key order as everyone else books them
-	PERFORM 1 FROM o2o.installer_day b JOIN unnest(chosen) c ON c.installer_id = b.installer_id AND c.install_day = b.day
+	PERFORM 1 FROM o2o.installer_day b
+	  JOIN (SELECT c.installer_id, c.install_day FROM unnest(chosen) c
+			UNION SELECT x.installer_id, x.install_day FROM unnest(holds) x) c
+		ON c.installer_id = b.installer_id AND c.install_day = b.day
 	 ORDER BY b.installer_id, b.day
 	   FOR NO KEY UPDATE OF b;
+	FOR h IN SELECT * FROM unnest(holds) LOOP
+		PERFORM o2o._hold_end(h, 'released', why, true);
+	END LOOP;
 	FOR a IN SELECT * FROM unnest(chosen) LOOP
 		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id;
 		PERFORM o2o._release(a, 'released', why, false);
@@ -274,7 +294,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
-	'internal: a count below reservations: release the newest active reservations of the row (orders back to pending) until the count covers the rest';
+	'internal: a count below reservations: release the newest checkout holds, then the newest active reservations of the row (orders back to pending), until the count covers the rest';
 
 /*
  * What counts make of their existing rows: stale (a later count of the row,

@@ -24,3 +24,5 @@ SELECT pg_catalog.pg_extension_config_dump('o2o.dealer_login', '');
 SELECT pg_catalog.pg_extension_config_dump('o2o.dealer_sync', '');
 SELECT pg_catalog.pg_extension_config_dump('o2o.stock_feed', '');
 SELECT pg_catalog.pg_extension_config_dump('o2o.stock_feed_feed_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('o2o.hold', '');
+SELECT pg_catalog.pg_extension_config_dump('o2o.hold_hold_id_seq', '');

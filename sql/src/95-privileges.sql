@@ -25,3 +25,11 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA o2o FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.o2o_stock_sync(int, jsonb, timestamptz, text, boolean, boolean),
 	@extschema@.o2o_stock_apply_feed(boolean, boolean, int), @extschema@.o2o_stock_check_feed() FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE @extschema@.o2o_stock_apply(boolean, boolean, int, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;
+
+/*
+ * A checkout hold reserves like an order: EXECUTE on o2o_hold,
+ * o2o_release_hold and o2o_expire_holds is granted with the routing
+ * functions.  The promise reads only: PUBLIC may ask it.
+ */
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_hold(text, geometry, int, interval),
+	@extschema@.o2o_release_hold(bigint), @extschema@.o2o_expire_holds(int) FROM PUBLIC;

@@ -158,6 +158,22 @@ BEGIN
 	PERFORM public.o2o_complete(2::bigint);
 	PERFORM public.o2o_cancel(1::bigint);
 	v := v || public.o2o_assign_pending(10)::text;
+	-- the storefront: promises, holds, an order placed with its hold, expiry
+	v := v || (SELECT dealer_id::text FROM public.o2o_promise('FR-1'::text, 'SRID=4326;POINT(109.5 30.5)'::public.geometry, 1))
+		   || (SELECT string_agg(coalesce(dealer_id, 0)::text, ',') FROM public.o2o_promise_skus(
+				'SRID=4326;POINT(109.5 30.5)'::public.geometry, '{FR-1,AC-1}'::text[], '{1,1}'::int[]))
+		   || (SELECT string_agg(coalesce(dealer_id, 0)::text, ',') FROM public.o2o_promise_places('FR-1'::text,
+				ARRAY['SRID=4326;POINT(109.5 30.5)'::public.geometry], 1))
+		   || public.o2o_hold('FR-1'::text, 'SRID=4326;POINT(109.5 30.5)'::public.geometry, 1, '10 minutes'::interval)::text
+		   || public.o2o_hold('AC-1'::text, 'SRID=4326;POINT(109.5 30.5)'::public.geometry, 1, '10 minutes'::interval)::text;
+	INSERT INTO o2o.orders (sku, qty, location, address, hold_id) VALUES
+	 ('FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'e', (SELECT min(hold_id) FROM o2o.hold));
+	v := v || public.o2o_assign((SELECT max(order_id) FROM o2o.orders))::text
+		   || public.o2o_release_hold((SELECT max(hold_id) FROM o2o.hold))::text;
+	PERFORM public.o2o_hold('FR-1'::text, 'SRID=4326;POINT(109.5 30.5)'::public.geometry, 1, '10 minutes'::interval);
+	UPDATE o2o.hold SET expires_at = now() - interval '1 second' WHERE state = 'held';
+	v := v || public.o2o_expire_holds(10)::text
+		   || (SELECT count(*)::text FROM o2o.invariant_violations);
 	-- a dealer moves into the other region; a border moves
 	UPDATE o2o.dealer SET location = 'SRID=4326;POINT(110.5 30.5)' WHERE dealer_id = 2;
 	UPDATE o2o.grid SET geom = 'SRID=4326;MULTIPOLYGON(((109 30,110.6 30,110.6 31,109 31,109 30)))' WHERE grid_id = 1;

@@ -1,0 +1,406 @@
+/*
+ * o2o_route 0.7.0 -> 0.8.0: the delivery promise and the checkout hold --
+ * o2o_promise, o2o_promise_skus, o2o_promise_places, o2o_hold,
+ * o2o_release_hold, o2o_expire_holds, the hold table, the hold's id on
+ * orders and ledger entries, count shortfalls that release holds first,
+ * and the view o2o.invariant_violations.
+ */
+\echo Use "ALTER EXTENSION o2o_route UPDATE TO '0.8.0'" to load this file. \quit
+
+ALTER TABLE o2o.stock_ledger ADD COLUMN hold_id bigint;
+COMMENT ON TABLE o2o.stock_ledger IS
+	'append-only: every change of o2o.stock.on_hand and reserved (opening, count, adjust, reserve, release, consume) with its document (order, checkout hold, count), role and time; o2o.stock is its running sum';
+
+/*
+ * Release the newest checkout holds, then the newest active reservations
+ * of a stock row, until at most p_keep units stay reserved, the row being
+ * locked by the caller.  An
+ * order another transaction holds right now (it is being cancelled,
+ * completed or declined) is skipped rather than waited for: waiting while
+ * holding the stock row could deadlock with that transaction, which waits
+ * for the row.  Released orders go back to pending; the next
+ * o2o_assign_pending (or o2o_assign) routes them.  Returns their ids.
+ */
+CREATE OR REPLACE FUNCTION o2o._stock_shortfall(p_dealer int, p_sku text, p_keep int) RETURNS bigint[]
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
+	AS $$
+DECLARE
+	why text := format('stock shortfall at dealer %s', p_dealer);
+	need int;
+	a o2o.assignment;
+	o o2o.orders;
+	chosen o2o.assignment[] := '{}';
+	h o2o.hold;
+	holds o2o.hold[] := '{}';
+BEGIN
+	SELECT s.reserved - p_keep INTO need FROM o2o.stock s WHERE s.dealer_id = p_dealer AND s.sku = p_sku;
+	-- checkout holds go first, newest first, those no one else holds now
+	FOR h IN SELECT x.* FROM o2o.hold x WHERE x.dealer_id = p_dealer AND x.sku = p_sku AND x.state = 'held'
+			  ORDER BY x.created_at DESC, x.hold_id DESC
+	LOOP
+		EXIT WHEN need <= 0;
+		SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = h.hold_id AND x.state = 'held' FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		holds := holds || h;
+		need := need - h.qty;
+	END LOOP;
+	-- then the newest reservations whose orders no one else holds now
+	FOR a IN SELECT x.* FROM o2o.assignment x JOIN o2o.orders y ON y.order_id = x.order_id
+			  WHERE x.dealer_id = p_dealer AND y.sku = p_sku AND x.state = 'active'
+			  ORDER BY x.created_at DESC, x.assignment_id DESC
+	LOOP
+		EXIT WHEN need <= 0;
+		PERFORM 1 FROM o2o.orders y WHERE y.order_id = a.order_id AND y.status = 'assigned'
+		   FOR NO KEY UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		-- under the order's lock: is that reservation still there?
+		SELECT * INTO a FROM o2o.assignment x WHERE x.assignment_id = a.assignment_id AND x.state = 'active';
+		CONTINUE WHEN NOT FOUND;
+		chosen := chosen || a;
+		need := need - a.qty;
+	END LOOP;
+	-- their bookings, locked in key order as everyone else books them
+	PERFORM 1 FROM o2o.installer_day b
+	  JOIN (SELECT c.installer_id, c.install_day FROM unnest(chosen) c
+			UNION SELECT x.installer_id, x.install_day FROM unnest(holds) x) c
+		ON c.installer_id = b.installer_id AND c.install_day = b.day
+	 ORDER BY b.installer_id, b.day
+	   FOR NO KEY UPDATE OF b;
+	FOR h IN SELECT * FROM unnest(holds) LOOP
+		PERFORM o2o._hold_end(h, 'released', why, true);
+	END LOOP;
+	FOR a IN SELECT * FROM unnest(chosen) LOOP
+		SELECT * INTO o FROM o2o.orders y WHERE y.order_id = a.order_id;
+		PERFORM o2o._release(a, 'released', why, false);
+		UPDATE o2o.orders y
+		   SET status = o2o._order_step(o.order_id, o.status, 'o2o_stock_sync'), status_reason = why,
+			   promised_date = NULL
+		 WHERE y.order_id = o.order_id;
+		INSERT INTO o2o.order_event (order_id, event, status, detail)
+		VALUES (o.order_id, 'released', 'pending',
+				jsonb_build_object('dealer_id', p_dealer, 'sku', p_sku, 'qty', a.qty, 'reason', why));
+	END LOOP;
+	RETURN ARRAY(SELECT c.order_id FROM unnest(chosen) c);
+END
+$$;
+COMMENT ON FUNCTION o2o._stock_shortfall(int, text, int) IS
+	'internal: a count below reservations: release the newest checkout holds, then the newest active reservations of the row (orders back to pending), until the count covers the rest';
+
+------------------------------------------------------------------------
+-- the delivery promise and the checkout hold (src/promise.c)
+------------------------------------------------------------------------
+/*
+ * A checkout's hold: the units and the installer slot that the promise
+ * found, reserved for a short time.  An order placed with its hold_id takes
+ * them over (o2o_assign); an expired hold is released by o2o_expire_holds().
+ * Lives in its dealer's region, as its reservation does.
+ */
+CREATE TABLE o2o.hold (
+	hold_id		bigserial PRIMARY KEY,
+	region_id	int NOT NULL,
+	sku			text NOT NULL,
+	qty			int NOT NULL,
+	location	geometry(Point, 4326) NOT NULL,
+	grid_id		int NOT NULL,
+	dealer_id	int NOT NULL,
+	installer_id int,
+	install_day	date,
+	promised_date date NOT NULL,
+	same_grid	boolean NOT NULL,
+	distance_m	float8 NOT NULL,
+	score		float8 NOT NULL,
+	detail		jsonb NOT NULL,
+	state		text NOT NULL DEFAULT 'held',
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	expires_at	timestamptz NOT NULL,
+	ended_at	timestamptz,
+	end_reason	text,
+	order_id	bigint,
+	CONSTRAINT hold_qty_check CHECK (qty OPERATOR(pg_catalog.>) 0),
+	CONSTRAINT hold_state_check CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['held', 'taken', 'released', 'expired']::text[]))
+);
+CREATE INDEX hold_expiry_idx ON o2o.hold (expires_at) WHERE state = 'held';
+CREATE INDEX hold_stock_idx ON o2o.hold (dealer_id, sku) WHERE state = 'held';
+COMMENT ON TABLE o2o.hold IS
+	'checkout holds: units and an installer slot reserved for a short time (o2o_hold); an order placed with hold_id takes them (o2o_assign); state held, taken, released or expired';
+
+/* an order placed at the end of a checkout names its hold */
+ALTER TABLE o2o.orders ADD COLUMN hold_id bigint;
+COMMENT ON TABLE o2o.orders IS
+	'online orders; grid_id and region_id are derived from the delivery location (NULL outside every grid); hold_id: the checkout hold o2o_assign takes';
+
+/*
+ * End a hold that is still held: give its units and its slot back, with
+ * the ledger's release entry.  Without wait, the stock row and the booking
+ * are locked only if nobody holds them (SKIP LOCKED) and false is returned
+ * otherwise: o2o_expire_holds never waits, so it deadlocks with nobody.
+ * The caller holds the hold's row lock.
+ */
+CREATE FUNCTION o2o._hold_end(h o2o.hold, new_state text, why text, wait boolean) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF NOT wait THEN
+		PERFORM 1 FROM o2o.stock s WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku
+		   FOR NO KEY UPDATE SKIP LOCKED;
+		IF NOT FOUND THEN
+			RETURN false;
+		END IF;
+		IF h.installer_id IS NOT NULL THEN
+			PERFORM 1 FROM o2o.installer_day b WHERE b.installer_id = h.installer_id AND b.day = h.install_day
+			   FOR NO KEY UPDATE SKIP LOCKED;
+			IF NOT FOUND THEN
+				RETURN false;
+			END IF;
+		END IF;
+	END IF;
+	PERFORM o2o._ledger_note('release', why, NULL, NULL, h.hold_id);
+	UPDATE o2o.stock s SET reserved = s.reserved - h.qty, updated_at = now()
+	 WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku;
+	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
+	IF h.installer_id IS NOT NULL THEN
+		UPDATE o2o.installer_day SET booked = booked - 1
+		 WHERE installer_id = h.installer_id AND day = h.install_day;
+	END IF;
+	UPDATE o2o.hold x SET state = new_state, ended_at = clock_timestamp(), end_reason = why
+	 WHERE x.hold_id = h.hold_id;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION o2o._hold_end(o2o.hold, text, text, boolean) IS
+	'internal: give back a held hold''s units and slot (release entry in the ledger); without wait only if their rows are free now';
+
+CREATE FUNCTION o2o._ledger_note(kind text, reason text, ref text, order_id bigint, hold_id bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'o2o_ledger_note'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION o2o._ledger_note(text, text, text, bigint, bigint) IS
+	'internal: what the caller''s next write of o2o.stock is, for the ledger, with the checkout hold it is for';
+
+/*
+ * An order placed with a hold, locked by o2o_assign: check that it is the
+ * order the hold was made for (same SKU, quantity and grid; else O2012),
+ * then, if the hold is still held and not expired, turn its reservation
+ * and booking into the order's assignment ('taken').  An expired hold is
+ * released here; an ended one is left ('ended': route the order as any
+ * other).  Without wait, a hold another transaction holds is 'busy'.
+ */
+CREATE FUNCTION o2o._hold_take(p_hold bigint, p_order bigint, p_sku text, p_qty int, p_grid int, p_wait boolean)
+	RETURNS TABLE (outcome text, dealer_id int)
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	h o2o.hold;
+	why text;
+BEGIN
+	IF p_wait THEN
+		SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = p_hold FOR UPDATE;
+	ELSE
+		SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = p_hold FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND AND EXISTS (SELECT 1 FROM o2o.hold x WHERE x.hold_id = p_hold) THEN
+			RETURN QUERY SELECT 'busy', NULL::int;
+			RETURN;
+		END IF;
+	END IF;
+	IF h.hold_id IS NULL THEN
+		RAISE EXCEPTION 'unknown hold'
+			USING ERRCODE = 'O2012',
+				  DETAIL = format('Order %s names hold %s, and no row of o2o.hold has that hold_id.', p_order, p_hold);
+	END IF;
+	IF h.sku IS DISTINCT FROM p_sku OR h.qty IS DISTINCT FROM p_qty OR h.grid_id IS DISTINCT FROM p_grid THEN
+		RAISE EXCEPTION 'order does not match its hold'
+			USING ERRCODE = 'O2012',
+				  DETAIL = format('Order %s is %s x %s to grid %s; hold %s is %s x %s to grid %s.',
+								  p_order, p_qty, p_sku, coalesce(p_grid::text, 'none'),
+								  p_hold, h.qty, h.sku, h.grid_id);
+	END IF;
+	IF h.state <> 'held' THEN
+		RETURN QUERY SELECT 'ended', NULL::int;
+		RETURN;
+	END IF;
+	IF h.expires_at <= now() THEN
+		PERFORM o2o._hold_end(h, 'expired', 'hold expired', true);
+		RETURN QUERY SELECT 'ended', NULL::int;
+		RETURN;
+	END IF;
+
+	-- the hold's reservation becomes the order's, entry by entry
+	why := format('hold %s taken by order %s', h.hold_id, p_order);
+	PERFORM o2o._ledger_note('release', why, NULL, p_order, h.hold_id);
+	UPDATE o2o.stock s SET reserved = s.reserved - h.qty WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku;
+	PERFORM o2o._ledger_note('reserve', why, NULL, p_order, h.hold_id);
+	UPDATE o2o.stock s SET reserved = s.reserved + h.qty, updated_at = now()
+	 WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku;
+	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
+	UPDATE o2o.hold x SET state = 'taken', ended_at = clock_timestamp(), end_reason = why, order_id = p_order
+	 WHERE x.hold_id = h.hold_id;
+
+	-- the booking stays; the assignment, the order and its event
+	INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, cross_grid, distance_m, score,
+								detail, install_day, qty, region_id)
+	VALUES (p_order, h.dealer_id, h.installer_id, h.grid_id, NOT h.same_grid, h.distance_m, h.score,
+			h.detail || jsonb_build_object('hold_id', h.hold_id), h.install_day, h.qty, h.region_id);
+	UPDATE o2o.orders o SET status = 'assigned', status_reason = NULL, grid_id = h.grid_id,
+		   region_id = (SELECT g.region_id FROM o2o.grid g WHERE g.grid_id = h.grid_id),
+		   promised_date = h.promised_date
+	 WHERE o.order_id = p_order;
+	INSERT INTO o2o.order_event (order_id, event, status, detail)
+	VALUES (p_order, 'assigned', 'assigned',
+			jsonb_build_object('dealer_id', h.dealer_id, 'installer_id', h.installer_id,
+							   'cross_grid', NOT h.same_grid, 'hold_id', h.hold_id));
+	RETURN QUERY SELECT 'taken', h.dealer_id;
+END
+$$;
+COMMENT ON FUNCTION o2o._hold_take(bigint, bigint, text, int, int, boolean) IS
+	'internal: o2o_assign of an order placed with a hold: take the hold''s reservation and slot if still held';
+
+/* Release up to max expired holds, never waiting for a row (see _hold_end). */
+CREATE FUNCTION o2o._expire_holds(max int) RETURNS int
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	h o2o.hold;
+	n int := 0;
+BEGIN
+	FOR h IN SELECT * FROM o2o.hold x WHERE x.state = 'held' AND x.expires_at <= now()
+			  ORDER BY x.expires_at, x.hold_id LIMIT max
+			  FOR UPDATE SKIP LOCKED
+	LOOP
+		IF o2o._hold_end(h, 'expired', 'hold expired', false) THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION o2o._expire_holds(int) IS
+	'internal: release up to max expired holds, skipping any whose rows another transaction holds';
+
+CREATE FUNCTION o2o_promise(sku text, location geometry, qty int DEFAULT 1,
+							OUT deliverable boolean, OUT promised_date date, OUT grid_id int,
+							OUT same_grid boolean, OUT dealer_id int, OUT distance_m float8, OUT reason text)
+	AS 'MODULE_PATHNAME', 'o2o_promise'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION o2o_promise(text, geometry, int) IS
+	'would an order of qty units of sku to location placed now be served: by which dealer, from which grid, on what day (what o2o_assign would do), or why not; reads only';
+
+CREATE FUNCTION o2o_promise_skus(location geometry, skus text[], qtys int[] DEFAULT NULL)
+	RETURNS TABLE (line int, sku text, qty int, deliverable boolean, promised_date date, grid_id int,
+				   same_grid boolean, dealer_id int, distance_m float8, reason text)
+	AS 'MODULE_PATHNAME', 'o2o_promise_skus'
+	LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
+COMMENT ON FUNCTION o2o_promise_skus(geometry, text[], int[]) IS
+	'o2o_promise for each line of a cart or listing to one address (qtys NULL: 1 each); reads only';
+
+CREATE FUNCTION o2o_promise_places(sku text, locations geometry[], qty int DEFAULT 1)
+	RETURNS TABLE (place int, deliverable boolean, promised_date date, grid_id int,
+				   same_grid boolean, dealer_id int, distance_m float8, reason text)
+	AS 'MODULE_PATHNAME', 'o2o_promise_places'
+	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+COMMENT ON FUNCTION o2o_promise_places(text, geometry[], int) IS
+	'o2o_promise of one SKU for each delivery point (place = its position in the array), for BI; reads only';
+
+CREATE FUNCTION o2o_hold(sku text, location geometry, qty int DEFAULT 1, ttl interval DEFAULT '15 minutes')
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'o2o_hold'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION o2o_hold(text, geometry, int, interval) IS
+	'reserve the units and installer slot o2o_promise finds, for ttl (at most 1 day); the hold''s id, NULL when nothing can be held; an order placed with hold_id takes it';
+
+CREATE FUNCTION o2o_release_hold(hold_id bigint) RETURNS boolean
+	LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	h o2o.hold;
+BEGIN
+	SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = o2o_release_hold.hold_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown hold'
+			USING ERRCODE = 'O2012',
+				  DETAIL = format('No row of o2o.hold has hold_id %s.', o2o_release_hold.hold_id);
+	END IF;
+	IF h.state <> 'held' THEN
+		RETURN false;
+	END IF;
+	RETURN o2o._hold_end(h, 'released', 'hold released', true);
+END
+$$;
+COMMENT ON FUNCTION o2o_release_hold(bigint) IS
+	'give a hold''s units and slot back now (an abandoned checkout); false when it had already ended';
+
+CREATE FUNCTION o2o_expire_holds(max int DEFAULT 1000) RETURNS int
+	LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT o2o._expire_holds(max) $$;
+COMMENT ON FUNCTION o2o_expire_holds(int) IS
+	'release up to max expired holds (also done on the way by o2o_hold and o2o_assign_pending); never waits for a row another transaction holds; returns how many';
+
+/*
+ * What must always hold between stock, bookings, assignments, holds and the
+ * ledger; a row for each violation (none in a healthy database).  For DBAs
+ * and monitoring: it reads every row of those tables.
+ */
+CREATE VIEW o2o.invariant_violations AS
+SELECT 'reserved differs from active assignments and holds'::text AS invariant,
+	   pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku) AS subject,
+	   s.reserved::bigint AS actual, coalesce(a.qty, 0) + coalesce(h.qty, 0) AS expected
+  FROM o2o.stock s
+  LEFT JOIN (SELECT x.dealer_id, o.sku, pg_catalog.sum(x.qty) AS qty FROM o2o.assignment x JOIN o2o.orders o USING (order_id)
+			  WHERE x.state = 'active' GROUP BY 1, 2) a USING (dealer_id, sku)
+  LEFT JOIN (SELECT x.dealer_id, x.sku, pg_catalog.sum(x.qty) AS qty FROM o2o.hold x WHERE x.state = 'held' GROUP BY 1, 2) h
+	   USING (dealer_id, sku)
+ WHERE s.reserved <> coalesce(a.qty, 0) + coalesce(h.qty, 0)
+UNION ALL
+SELECT 'reserved outside 0 .. on_hand', pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku), s.reserved, s.on_hand
+  FROM o2o.stock s WHERE s.reserved < 0 OR s.reserved > s.on_hand
+UNION ALL
+SELECT 'stock differs from its ledger', pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku),
+	   s.on_hand::bigint * 1000000 + s.reserved, coalesce(l.on_hand, 0) * 1000000 + coalesce(l.reserved, 0)
+  FROM o2o.stock s
+  LEFT JOIN (SELECT dealer_id, sku, pg_catalog.sum(d_on_hand) AS on_hand, pg_catalog.sum(d_reserved) AS reserved
+			   FROM o2o.stock_ledger GROUP BY 1, 2) l USING (dealer_id, sku)
+ WHERE s.on_hand <> coalesce(l.on_hand, 0) OR s.reserved <> coalesce(l.reserved, 0)
+UNION ALL
+SELECT 'booked differs from active assignments and holds',
+	   pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked::bigint,
+	   (SELECT pg_catalog.count(*) FROM o2o.assignment a
+		 WHERE a.installer_id = b.installer_id AND a.install_day = b.day AND a.state = 'active')
+	   + (SELECT pg_catalog.count(*) FROM o2o.hold h
+		   WHERE h.installer_id = b.installer_id AND h.install_day = b.day AND h.state = 'held')
+  FROM o2o.installer_day b
+ WHERE b.booked <> (SELECT pg_catalog.count(*) FROM o2o.assignment a
+					 WHERE a.installer_id = b.installer_id AND a.install_day = b.day AND a.state = 'active')
+				   + (SELECT pg_catalog.count(*) FROM o2o.hold h
+					   WHERE h.installer_id = b.installer_id AND h.install_day = b.day AND h.state = 'held')
+UNION ALL
+SELECT 'booked beyond capacity', pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked, i.daily_capacity
+  FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
+ WHERE b.booked > i.daily_capacity
+UNION ALL
+SELECT 'more than one active assignment', pg_catalog.format('order %s', order_id), pg_catalog.count(*), 1
+  FROM o2o.assignment WHERE state = 'active' GROUP BY order_id HAVING pg_catalog.count(*) > 1
+UNION ALL
+SELECT 'assigned without an active assignment, or the reverse', pg_catalog.format('order %s', o.order_id),
+	   (o.status = 'assigned')::int, 1 - (o.status = 'assigned')::int
+  FROM o2o.orders o
+ WHERE (o.status = 'assigned') <> EXISTS (SELECT 1 FROM o2o.assignment a
+										   WHERE a.order_id = o.order_id AND a.state = 'active');
+COMMENT ON VIEW o2o.invariant_violations IS
+	'one row per broken invariant of stock, bookings, assignments, holds and the ledger; empty in a healthy database (reads every row: for checks, not dashboards)';
+
+SELECT pg_catalog.pg_extension_config_dump('o2o.hold', '');
+SELECT pg_catalog.pg_extension_config_dump('o2o.hold_hold_id_seq', '');
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA o2o FROM PUBLIC;
+/*
+ * A checkout hold reserves like an order: EXECUTE on o2o_hold,
+ * o2o_release_hold and o2o_expire_holds is granted with the routing
+ * functions.  The promise reads only: PUBLIC may ask it.
+ */
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_hold(text, geometry, int, interval),
+	@extschema@.o2o_release_hold(bigint), @extschema@.o2o_expire_holds(int) FROM PUBLIC;

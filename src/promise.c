@@ -1,0 +1,397 @@
+/*
+ * promise.c
+ *		The storefront's questions, before any order exists: o2o_promise()
+ *		and its bulk forms (can this reach this address, from which grid and
+ *		dealer, on what day), and o2o_hold() (keep that for a checkout).
+ *
+ * A promise is the decision o2o_assign would make for an order of that
+ * SKU, quantity and delivery point placed now (O2oDecide, assign.c), made
+ * without reserving: the same ranking code on the query's snapshot, reading
+ * only (index probes and the shared caches), so it answers under every
+ * isolation level and on a hot standby.  When nobody can serve, the reason
+ * is the one o2o_assign would record.
+ *
+ * A hold is that decision with the reservation: the units and the
+ * installer slot are reserved as for an order (the stock ledger's entries
+ * carry the hold's id), and an order placed with the hold's id takes them
+ * over (O2oTakeHold, reserve.c).  Holds that expire are released by
+ * o2o_expire_holds(), which o2o_hold and o2o_assign_pending also call.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "assign.h"
+#include "candidates.h"
+#include "dealercache.h"
+#include "explain.h"
+#include "geom.h"
+#include "promise.h"
+#include "rank.h"
+#include "reserve.h"
+#include "score.h"
+
+PG_FUNCTION_INFO_V1(o2o_promise);
+PG_FUNCTION_INFO_V1(o2o_promise_skus);
+PG_FUNCTION_INFO_V1(o2o_promise_places);
+PG_FUNCTION_INFO_V1(o2o_hold);
+
+/* the longest a checkout may hold units and a slot */
+#define HOLD_MAX_TTL_USECS	(USECS_PER_DAY)
+
+/* expired holds released on the way by each o2o_hold() */
+#define HOLD_LAZY_EXPIRE	16
+
+/* the answer to one question */
+typedef struct Promise
+{
+	bool		deliverable;
+	DateADT		promised_date;
+	int32		grid_id;		/* -1: none */
+	bool		same_grid;
+	int32		dealer_id;
+	double		distance_m;
+	char	   *reason;			/* when not deliverable */
+} Promise;
+
+/* the promise's columns, in the order of every form's result */
+#define PROMISE_NCOLS 7
+
+/* What o2o_assign would do for this order now, without doing it. */
+static void
+MakePromise(Order *o, Promise *p)
+{
+	Ranking		r;
+	bool		busy = false;
+	int			win = O2oDecide(&r, o, NULL, &busy);
+
+	memset(p, 0, sizeof(Promise));
+	p->grid_id = o->grid_id;
+	if (win >= 0)
+	{
+		const Cand *c = &r.cands[win];
+
+		p->deliverable = true;
+		p->promised_date = O2oPromisedDate(o, c);
+		p->same_grid = c->same_grid;
+		p->dealer_id = c->dealer_id;
+		p->distance_m = c->distance_m;
+	}
+	else
+	{
+		int			n;
+
+		p->reason = O2oExplainUnassignable(o, &n);
+	}
+}
+
+/* The promise's columns into values[0 ..] and nulls[0 ..]. */
+static void
+PromiseValues(const Promise *p, Datum *values, bool *nulls)
+{
+	values[0] = BoolGetDatum(p->deliverable);
+	values[1] = DateADTGetDatum(p->promised_date);
+	values[2] = Int32GetDatum(p->grid_id);
+	values[3] = BoolGetDatum(p->same_grid);
+	values[4] = Int32GetDatum(p->dealer_id);
+	values[5] = Float8GetDatum(p->distance_m);
+	values[6] = p->reason != NULL ? CStringGetTextDatum(p->reason) : (Datum) 0;
+	for (int i = 0; i < PROMISE_NCOLS; i++)
+		nulls[i] = !p->deliverable;
+	nulls[0] = false;
+	nulls[2] = p->grid_id < 0;
+	nulls[6] = p->reason == NULL;
+}
+
+/*
+ * One promise in a memory context of its own, reset after each: the bulk
+ * forms make thousands.
+ */
+static void
+PromiseFor(MemoryContext work, const char *sku, double lon, double lat, int32 qty,
+		   Datum *values, bool *nulls)
+{
+	MemoryContext old = MemoryContextSwitchTo(work);
+	Order		o;
+	Promise		p;
+
+	O2oLoadPlace(&o, sku, lon, lat, qty, true);
+	MakePromise(&o, &p);
+	MemoryContextSwitchTo(old);
+	PromiseValues(&p, values, nulls);
+	/* the reason is copied out of the work context */
+	if (!nulls[PROMISE_NCOLS - 1])
+		values[PROMISE_NCOLS - 1] = PointerGetDatum(DatumGetTextPCopy(values[PROMISE_NCOLS - 1]));
+	MemoryContextReset(work);
+}
+
+/*
+ * o2o_promise(sku text, location geometry, qty int) returns record
+ * (deliverable, promised_date, grid_id, same_grid, dealer_id, distance_m,
+ * reason).
+ */
+Datum
+o2o_promise(PG_FUNCTION_ARGS)
+{
+	char	   *sku = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		qty = PG_GETARG_INT32(2);
+	double		lon,
+				lat;
+	TupleDesc	desc;
+	Datum		values[PROMISE_NCOLS];
+	bool		nulls[PROMISE_NCOLS];
+	Order		o;
+	Promise		p;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "o2o_promise must return a record");
+	O2oPointArg(PG_GETARG_DATUM(1), "o2o_promise", &lon, &lat);
+	O2oLoadPlace(&o, sku, lon, lat, qty, true);
+	MakePromise(&o, &p);
+	PromiseValues(&p, values, nulls);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* the elements of a one-dimensional array argument, NULLs flagged */
+static int
+ArrayArg(ArrayType *a, Oid elemtype, Datum **elems, bool **nulls)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			n;
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("o2o_promise: arrays must be one-dimensional"),
+				 errdetail("An array of %d dimensions was given.", ARR_NDIM(a))));
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(a, elemtype, typlen, typbyval, typalign, elems, nulls, &n);
+	return n;
+}
+
+/*
+ * o2o_promise_skus(location geometry, skus text[], qtys int[]) returns
+ * table (line, sku, qty, <the promise>): one promise per line of a cart or
+ * listing, to one address, each as if it were the only order.
+ */
+Datum
+o2o_promise_skus(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	double		lon,
+				lat;
+	Datum	   *skus,
+			   *qtys = NULL;
+	bool	   *sku_nulls,
+			   *qty_nulls = NULL;
+	int			n,
+				nq = 0;
+	MemoryContext work;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	O2oPointArg(PG_GETARG_DATUM(0), "o2o_promise_skus", &lon, &lat);
+	n = ArrayArg(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &skus, &sku_nulls);
+	if (!PG_ARGISNULL(2))
+	{
+		nq = ArrayArg(PG_GETARG_ARRAYTYPE_P(2), INT4OID, &qtys, &qty_nulls);
+		if (nq != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("o2o_promise_skus: qtys must have one element per SKU"),
+					 errdetail("%d SKUs and %d quantities were given.", n, nq)));
+	}
+	for (int i = 0; i < n; i++)
+		if (sku_nulls[i] || (qtys != NULL && qty_nulls[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("o2o_promise_skus: a line has no SKU or no quantity"),
+					 errdetail("Line %d is NULL.", i + 1)));
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "o2o_promise", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[PROMISE_NCOLS + 3];
+		bool		nulls[PROMISE_NCOLS + 3] = {0};
+		int32		qty = qtys != NULL ? DatumGetInt32(qtys[i]) : 1;
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = skus[i];
+		values[2] = Int32GetDatum(qty);
+		PromiseFor(work, TextDatumGetCString(skus[i]), lon, lat, qty, values + 3, nulls + 3);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/*
+ * o2o_promise_places(sku text, locations geometry[], qty int) returns table
+ * (place, <the promise>): one promise per delivery point, for BI (a NULL
+ * point gives a row of NULLs).
+ */
+Datum
+o2o_promise_places(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *sku = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ArrayType  *points = PG_GETARG_ARRAYTYPE_P(1);
+	int32		qty = PG_GETARG_INT32(2);
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	MemoryContext work;
+
+	n = ArrayArg(points, ARR_ELEMTYPE(points), &elems, &elem_nulls);
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "o2o_promise", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[PROMISE_NCOLS + 1];
+		bool		nulls[PROMISE_NCOLS + 1];
+		double		lon,
+					lat;
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = Int32GetDatum(i + 1);
+		nulls[0] = false;
+		if (elem_nulls[i])
+		{
+			for (int j = 1; j <= PROMISE_NCOLS; j++)
+				nulls[j] = true;
+		}
+		else
+		{
+			O2oPointArg(elems[i], "o2o_promise_places", &lon, &lat);
+			PromiseFor(work, sku, lon, lat, qty, values + 1, nulls + 1);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* the hold row, inserted once the reservation is made */
+static void
+InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Datum detail,
+		   Interval *ttl)
+{
+	Oid			types[15] = {INT8OID, INT4OID, TEXTOID, INT4OID, location_type, INT4OID, INT4OID,
+	INT4OID, DATEOID, DATEOID, BOOLOID, FLOAT8OID, FLOAT8OID, JSONBOID, INTERVALOID};
+	Datum		v[15];
+	char		n[15];
+	int			rc;
+
+	memset(n, ' ', sizeof(n));
+	v[0] = Int64GetDatum(o->hold_id);
+	v[1] = Int32GetDatum(c->region_id);
+	v[2] = CStringGetTextDatum(o->sku);
+	v[3] = Int32GetDatum(o->qty);
+	v[4] = location;
+	v[5] = Int32GetDatum(o->grid_id);
+	v[6] = Int32GetDatum(c->dealer_id);
+	v[7] = Int32GetDatum(c->installer_id);
+	n[7] = c->installer_id < 0 ? 'n' : ' ';
+	v[8] = DateADTGetDatum(o->today + 1 + c->day_index);
+	n[8] = n[7];
+	v[9] = DateADTGetDatum(O2oPromisedDate(o, c));
+	v[10] = BoolGetDatum(c->same_grid);
+	v[11] = Float8GetDatum(c->distance_m);
+	v[12] = Float8GetDatum(c->score);
+	v[13] = detail;
+	v[14] = IntervalPGetDatum(ttl);
+	rc = SPI_execute_with_args("INSERT INTO o2o.hold (hold_id, region_id, sku, qty, location, grid_id, "
+								   "       dealer_id, installer_id, install_day, promised_date, same_grid, "
+								   "       distance_m, score, detail, expires_at) "
+								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+								   "        pg_catalog.now() OPERATOR(pg_catalog.+) $15)",
+								   15, types, v, n, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "writing the hold failed: %s", SPI_result_code_string(rc));
+}
+
+/* a new hold's id, from the hold table's sequence */
+static int64
+NextHoldId(void)
+{
+	bool		isnull;
+	int			rc = SPI_execute("SELECT pg_catalog.nextval('o2o.hold_hold_id_seq'::pg_catalog.regclass)", false, 1);
+
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "drawing a hold id failed: %s", SPI_result_code_string(rc));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * o2o_hold(sku text, location geometry, qty int, ttl interval) returns
+ * bigint: reserve what the promise found -- the units and the installer
+ * slot -- for ttl, and return the hold's id; NULL when nothing can be held
+ * (o2o_promise says why).
+ */
+Datum
+o2o_hold(PG_FUNCTION_ARGS)
+{
+	char	   *sku = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		location = PG_GETARG_DATUM(1);
+	int32		qty = PG_GETARG_INT32(2);
+	Interval   *ttl = PG_GETARG_INTERVAL_P(3);
+	AssignOptions opts = {.nowait = false};
+	double		lon,
+				lat;
+	Order		o;
+	Ranking		r;
+	int			win;
+	bool		busy = false;
+	int64		hold_id = -1;
+	int64		ttl_usecs;
+
+	O2oRequireWritable("o2o_hold()");
+	ttl_usecs = ttl->time + (int64) ttl->day * USECS_PER_DAY + (int64) ttl->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (ttl_usecs <= 0 || ttl_usecs > HOLD_MAX_TTL_USECS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("o2o_hold: ttl must be more than 0 and at most 1 day"),
+				 errdetail("ttl is %s.", DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(ttl))))));
+	O2oPointArg(location, "o2o_hold", &lon, &lat);
+	O2oLoadPlace(&o, sku, lon, lat, qty, false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	O2oPreparePlans();
+	/* the candidates point into the dealer cache while triggers fire */
+	O2oDealerCachePin();
+	o.hold_id = NextHoldId();
+	o.for_hold = true;
+	win = O2oDecide(&r, &o, &opts, &busy);
+	if (win >= 0)
+	{
+		Cand	   *c = &r.cands[win];
+
+		O2oScore(&o, c);
+		InsertHold(&o, c, location, get_fn_expr_argtype(fcinfo->flinfo, 1),
+				   O2oAssignmentDetail(&o, r.cands, r.ncands, win), ttl);
+		hold_id = o.hold_id;
+	}
+	O2oDealerCacheUnpin();
+	/* on the way, give back what expired checkouts held (never waits) */
+	if (SPI_execute("SELECT o2o._expire_holds(" CppAsString2(HOLD_LAZY_EXPIRE) ")", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "releasing expired holds failed");
+	SPI_finish();
+	if (hold_id < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(hold_id);
+}
