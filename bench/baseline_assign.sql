@@ -177,7 +177,7 @@ BEGIN
 					  FROM fit f
 					  -- the dealer's booked share of its installers' capacity
 					  LEFT JOIN LATERAL (
-						   SELECT least(1.0, sum(x.booked)::float8 / sum(x.daily_capacity * v_window)) AS dealer_load
+						   SELECT least(1.0, coalesce(sum(x.booked)::float8 / sum(x.daily_capacity * v_window), 0)) AS dealer_load
 							 FROM crew x WHERE x.dealer_id = f.dealer_id) l ON f.fits
 					  -- installing: the skilled installer free first, then the least loaded, then the lowest id
 					  LEFT JOIN LATERAL (

@@ -160,3 +160,8 @@ BENCH_SKIP_SETUP=1 bash bench/shared.sh
 echo
 say "inventory: a full stock sync, o2o_assign beside it, the ledger's cost"
 BENCH_SKIP_SETUP=1 bash bench/inventory.sh
+
+# the storefront's promise on the default world (bench/promise.sh)
+echo
+say "the promise: o2o_promise beside o2o_assign and a PL/pgSQL + PostGIS promise; a 20-SKU cart"
+BENCH_SKIP_SETUP=1 bash bench/promise.sh

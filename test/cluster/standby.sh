@@ -69,6 +69,17 @@ check "o2o_grid_of and o2o_grid_nearest agree with the primary" "$(primary -c "$
 q="SELECT md5(string_agg(c::text, '|' ORDER BY o.order_id, c.dealer_id))
 	 FROM (SELECT order_id FROM o2o.orders ORDER BY order_id LIMIT 40) o, LATERAL o2o_candidates(o.order_id, 5) c"
 check "o2o_candidates agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(p::text, '|' ORDER BY o.order_id))
+	 FROM (SELECT * FROM o2o.orders ORDER BY order_id LIMIT 200) o, LATERAL o2o_promise(o.sku, o.location, o.qty) p"
+check "o2o_promise agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(p::text, '|' ORDER BY o.order_id, p.line))
+	 FROM (SELECT * FROM o2o.orders ORDER BY order_id LIMIT 20) o,
+		  LATERAL o2o_promise_skus(o.location, ARRAY(SELECT sku FROM o2o.product ORDER BY sku)) p"
+check "o2o_promise_skus agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
+q="SELECT md5(string_agg(p::text, '|' ORDER BY p.place))
+	 FROM o2o_promise_places((SELECT min(sku) FROM o2o.product),
+							 ARRAY(SELECT location FROM o2o.orders ORDER BY order_id LIMIT 300)) p"
+check "o2o_promise_places agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
 q="SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) FROM o2o.product p, LATERAL o2o_stock_rollup(p.sku) r"
 check "o2o_stock_rollup agrees with the primary" "$(primary -c "$q")" "$(standby -c "$q")"
 q="SELECT md5(string_agg(o2o_national_price(sku, now())::text, '|' ORDER BY sku)) FROM o2o.product"
@@ -86,6 +97,30 @@ check "writing is refused there (25006)" "25006" \
 
 check "a life-cycle step is refused there (25006)" "25006" \
 	"$(standby -v VERBOSITY=verbose -c "SELECT o2o_cancel(1)" 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+check "a checkout hold is refused there (25006)" "25006" \
+	"$(standby -v VERBOSITY=verbose -c "SELECT o2o_hold(sku, location) FROM o2o.orders WHERE order_id = 1" 2>&1 \
+		| sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+
+# the dealer a promise names is closed on the primary: an open standby
+# session's next promise, once replayed, names another (the dealer cache
+# is rebuilt from the replayed change), the one the primary names
+read -r psku ploc pdealer < <(primary -F ' ' -c "SELECT o.sku, o.location, p.dealer_id
+	 FROM o2o.orders o, LATERAL o2o_promise(o.sku, o.location, o.qty) p WHERE p.deliverable ORDER BY o.order_id LIMIT 1")
+coproc PROMISE { psql -X -q -At -p "$sport" -d $DB 2>&1; }
+echo "SELECT 'before', dealer_id FROM o2o_promise('$psku', '$ploc');" >&"${PROMISE[1]}"
+read -r line <&"${PROMISE[0]}"
+check "an open standby session is promised dealer $pdealer" "before|$pdealer" "$line"
+primary -c "UPDATE o2o.dealer SET active = false WHERE dealer_id = $pdealer" >/dev/null
+wait_replay
+want=$(primary -c "SELECT 'after|' || coalesce(dealer_id::text, 'none') FROM o2o_promise('$psku', '$ploc')")
+echo "SELECT 'after|' || coalesce(dealer_id::text, 'none') FROM o2o_promise('$psku', '$ploc');" >&"${PROMISE[1]}"
+read -r line <&"${PROMISE[0]}"
+check "its next promise follows the primary's (dealer $pdealer closed)" "$want" "$line"
+[ "$want" != "after|$pdealer" ] || { echo "FAILED: the closed dealer is still promised on the primary"; fail=1; }
+ppid_=${PROMISE_PID:-}
+pfd=${PROMISE[1]:-}
+[ -z "$pfd" ] || exec {pfd}>&-
+[ -z "$ppid_" ] || wait "$ppid_" 2>/dev/null || true
 
 # a grid added on the primary: a standby session open before the change sees
 # it at its next statement once replayed
