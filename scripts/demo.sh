@@ -199,6 +199,30 @@ SELECT count(*) AS "stock rows whose ledger does not sum to them"
   LEFT JOIN (SELECT dealer_id, sku, sum(d_on_hand) AS a, sum(d_reserved) AS b FROM o2o.stock_ledger GROUP BY 1, 2) l
 	USING (dealer_id, sku)
  WHERE s.on_hand <> coalesce(l.a, 0) OR s.reserved <> coalesce(l.b, 0);
+
+\echo 'the storefront asks before anyone orders: a cart of three models to one address (what o2o_assign would do)'
+SELECT line, sku, qty, deliverable, promised_date, same_grid, dealer_id, reason
+  FROM o2o_promise_skus((SELECT location FROM o2o.orders ORDER BY order_id LIMIT 1),
+						ARRAY(SELECT sku FROM o2o.product ORDER BY sku LIMIT 3), '{1,2,1}');
+\echo 'the share of grids where the first air conditioner can be installed within 3 days, by province (one call)'
+WITH g AS (SELECT array_agg(grid_id ORDER BY grid_id) AS ids,
+				  array_agg(ST_PointOnSurface(geom) ORDER BY grid_id) AS points FROM o2o.grid)
+SELECT x.province, count(*) AS grids,
+	   round(avg((p.deliverable AND p.promised_date <= current_date + 3)::int), 2) AS within_3_days
+  FROM g CROSS JOIN LATERAL o2o_promise_places((SELECT min(sku) FROM o2o.product WHERE category = 'ac'), g.points) p
+  JOIN o2o.grid x ON x.grid_id = g.ids[p.place]
+ GROUP BY 1 ORDER BY 3, 1 LIMIT 5;
+\echo 'a checkout holds the unit and slot for 15 minutes; the order placed with the hold gets them'
+SELECT o.order_id AS like_order, o2o_hold(o.sku, o.location, o.qty, '15 minutes') AS hold_id
+  FROM o2o.orders o, o2o_promise(o.sku, o.location, o.qty) p WHERE p.deliverable ORDER BY o.order_id LIMIT 1 \gset
+INSERT INTO o2o.orders (sku, qty, location, address, hold_id)
+SELECT sku, qty, location, 'demo checkout', :hold_id FROM o2o.orders WHERE order_id = :like_order
+RETURNING order_id AS held_order \gset
+SELECT o2o_assign(:held_order) AS dealer;
+SELECT h.hold_id, h.state, h.dealer_id, o.promised_date, h.promised_date AS held_date, a.detail->'hold_id' AS assignment_from_hold
+  FROM o2o.hold h JOIN o2o.orders o ON o.order_id = h.order_id JOIN o2o.assignment a ON a.order_id = o.order_id AND a.state = 'active'
+ WHERE h.hold_id = :hold_id;
+SELECT count(*) AS "invariant violations (o2o.invariant_violations)" FROM o2o.invariant_violations;
 SQL
 
 cat <<EOF

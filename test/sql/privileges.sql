@@ -58,6 +58,8 @@ GRANT INSERT ON o2o.orders TO regress_o2o_app;
 GRANT USAGE ON SEQUENCE o2o.orders_order_id_seq TO regress_o2o_app;
 GRANT EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decline(bigint, text),
 	o2o_cancel(bigint), o2o_complete(bigint) TO regress_o2o_app;
+GRANT EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
+	o2o_expire_holds(int) TO regress_o2o_app;
 SET ROLE regress_o2o_app;
 INSERT INTO o2o.orders (sku, qty, location, address) VALUES
  ('FR-1', 1, 'SRID=4326;POINT(109.55 30.45)', 'a'),
@@ -72,6 +74,19 @@ SELECT o2o_complete(2);
 SELECT o2o_cancel(1);
 SELECT o2o_assign_pending(10) AS assigned;
 SELECT order_id, status FROM o2o.orders ORDER BY order_id;
+-- the storefront: a promise, a hold, the order placed with it
+SELECT deliverable, dealer_id FROM o2o_promise('FR-1', 'SRID=4326;POINT(109.5 30.5)');
+SELECT o2o_hold('FR-1', 'SRID=4326;POINT(109.5 30.5)', 1, '5 minutes') AS hold_id;
+INSERT INTO o2o.orders (sku, qty, location, address, hold_id) VALUES
+ ('FR-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'e', (SELECT max(hold_id) FROM o2o.hold))
+RETURNING order_id;
+SELECT o2o_assign(max(order_id)) AS dealer FROM o2o.orders;
+SELECT o2o_hold('FR-1', 'SRID=4326;POINT(109.5 30.5)') AS hold_id;
+SELECT o2o_release_hold(max(hold_id)) AS released FROM o2o.hold;
+SELECT o2o_expire_holds() AS expired;
+SELECT hold_id, state FROM o2o.hold ORDER BY hold_id;
+UPDATE o2o.hold SET state = 'held';
+\echo :LAST_ERROR_SQLSTATE
 -- without write grants it cannot break what routing keeps consistent
 UPDATE o2o.stock SET reserved = 0;
 \echo :LAST_ERROR_SQLSTATE
@@ -92,6 +107,7 @@ SELECT s.dealer_id, s.sku, s.on_hand, s.reserved,
 	   s.reserved = coalesce((SELECT sum(a.qty) FROM o2o.assignment a JOIN o2o.orders o USING (order_id)
 							   WHERE a.dealer_id = s.dealer_id AND o.sku = s.sku AND a.state = 'active'), 0) AS consistent
   FROM o2o.stock s ORDER BY 1, 2;
+SELECT count(*) AS invariant_violations FROM o2o.invariant_violations;
 
 -- recipe: BI reads the views, and nothing else
 GRANT USAGE ON SCHEMA o2o TO regress_o2o_bi;
@@ -136,7 +152,9 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA o2o FROM regress_o2o_app;
 REVOKE ALL ON SCHEMA o2o FROM regress_o2o_app, regress_o2o_bi;
 REVOKE EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decline(bigint, text),
 	o2o_cancel(bigint), o2o_complete(bigint) FROM regress_o2o_app;
+REVOKE EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
+	o2o_expire_holds(int) FROM regress_o2o_app;
 DROP ROLE regress_o2o_app;
 DROP ROLE regress_o2o_bi;
 SET client_min_messages = warning;
-TRUNCATE o2o.grid, o2o.product, o2o.commission_rule RESTART IDENTITY CASCADE;
+TRUNCATE o2o.grid, o2o.product, o2o.commission_rule, o2o.hold RESTART IDENTITY CASCADE;
