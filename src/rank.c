@@ -404,12 +404,37 @@ O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 		BoundAll(r);
 }
 
+/* move the best of the candidates from position i on to position i */
+static void
+SelectBest(Ranking *r, int i)
+{
+	int			best = i;
+
+	for (int j = i + 1; j < r->ncands; j++)
+		if (CandCmp(&r->cands[j], &r->cands[best]) < 0)
+			best = j;
+	if (best != i)
+	{
+		Cand		t = r->cands[i];
+
+		r->cands[i] = r->cands[best];
+		r->cands[best] = t;
+	}
+}
+
 /*
  * Make positions from .. from + need - 1 hold, in order, the best
  * candidates of those from position `from` on, evaluating only what that
  * takes.  A candidate not evaluated yet is ranked by its bound; once the
  * first `need` in that order are all evaluated, no other can beat them, as
- * evaluating can only lower a score.  Rows before `from` stay where they are.
+ * evaluating can only lower a score.  Rows before `from` stay where they
+ * are; those after the first `need` come in no particular order (after a
+ * rejected one, all are rejected).
+ *
+ * Each position is filled by selecting the best of the rest: need is 1 or
+ * 3, and sorting the whole list of up to 60 candidates in every round was a
+ * tenth of a promise's CPU.  CandCmp orders distinct dealers totally, so
+ * the candidates evaluated, round by round, are those a sort would put there.
  */
 void
 O2oSettle(Ranking *r, int from, int need)
@@ -422,15 +447,15 @@ O2oSettle(Ranking *r, int from, int need)
 		int			seen = 0;
 
 		changed = false;
-		if (r->ncands - from > 1)
-			qsort(r->cands + from, r->ncands - from, sizeof(Cand), CandCmp);
 		for (int i = from; i < r->ncands && seen < need; i++)
 		{
-			Cand	   *c = &r->cands[i];
+			Cand	   *c;
 
 			CHECK_FOR_INTERRUPTS();
+			SelectBest(r, i);
+			c = &r->cands[i];
 			if (c->reason != REASON_NONE)
-				break;			/* the rejected come last */
+				break;			/* the best is rejected: all the rest are */
 			if (!c->evaluated)
 			{
 				O2oEvaluate(&r->ev, c);
