@@ -73,15 +73,20 @@ FirstEligible(Ranking *r)
 int
 O2oDecide(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_busy)
 {
+	RankMode	mode = opts != NULL ? RANK_ASSIGN : RANK_PROMISE;
 	int			win;
 
-	O2oRank(r, o, o2o_cross_grid == O2O_CROSS_FREE, RANK_ASSIGN);
+	O2oRank(r, o, o2o_cross_grid == O2O_CROSS_FREE ? SCOPE_ALL : SCOPE_GRID, mode);
 	win = o->grid_id < 0 ? -1 : opts != NULL ? O2oChoose(r, opts, saw_busy) : FirstEligible(r);
 	if (win < 0 && o2o_cross_grid == O2O_CROSS_FALLBACK && o->grid_id >= 0)
 	{
-		/* nobody of the grid could: rank again with the neighbours */
+		/*
+		 * nobody of the grid could: rank again with the neighbours (a
+		 * promise, having reserved nothing, knows that nobody of the grid
+		 * still can, and reads only the neighbours)
+		 */
 		O2oRankEnd(r);
-		O2oRank(r, o, true, RANK_ASSIGN);
+		O2oRank(r, o, opts != NULL ? SCOPE_ALL : SCOPE_OTHERS, mode);
 		win = opts != NULL ? O2oChoose(r, opts, saw_busy) : FirstEligible(r);
 	}
 	if (win >= 0 && opts != NULL)
@@ -112,7 +117,7 @@ O2oExplainUnassignable(Order *o, int *nconsidered)
 	Ranking		r;
 
 	o->lazy_stock = true;
-	O2oRank(&r, o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
+	O2oRank(&r, o, SCOPE_ALL, RANK_EXPLAIN);
 	O2oRankEnd(&r);
 	for (int i = 0; i < r.ncands; i++)
 		if (r.cands[i].reason == REASON_NONE)
@@ -249,7 +254,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	O2oPreparePlans();
 	O2oLoadOrder(&o, order_id, false);
-	O2oRank(&r, &o, o2o_cross_grid != O2O_CROSS_NEVER, RANK_EXPLAIN);
+	O2oRank(&r, &o, SCOPE_ALL, RANK_EXPLAIN);
 	O2oRankEnd(&r);
 	cands = r.cands;
 	ncands = r.ncands;

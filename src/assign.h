@@ -19,7 +19,9 @@ extern int32 O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned
 /*
  * The one decision of o2o_assign, o2o_hold and o2o_promise: rank by the
  * cross-grid policy and, with opts, reserve for the best candidate that
- * still can; without, only find it.  The winner's index in r->cands, or -1.
+ * still can; without, only find it (reading only what can change it, so
+ * that r->cands holds fewer runners-up).  The winner's index in r->cands,
+ * or -1.
  */
 extern int	O2oDecide(Ranking *r, const Order *o, const AssignOptions *opts, bool *saw_busy);
 

@@ -423,11 +423,12 @@ SiftDown(StockEntry *e, int n, int i)
  * grid with qty units of the SKU available; with a box, only those of
  * other grids than the order's inside the box.  The index gives every
  * dealer of the grid that has a row for the SKU; only the rows of the
- * nearest are read from the table, until enough have the units.
+ * nearest are read from the table, until enough have the units -- or,
+ * promising, until may_matter says that no dealer that far can.
  */
 void
 O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box, double limit_m,
-				Cand **cands, int *ncands, int *cap)
+				O2oMayMatter may_matter, void *arg, Cand **cands, int *ncands, int *cap)
 {
 	Datum		v[2] = {sku, Int32GetDatum(grid_id)};
 	StockEntry *e = NULL;
@@ -464,9 +465,10 @@ O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const 
 	/*
 	 * Nearest first, as far as needed: a dense district has hundreds of
 	 * holders and only the nearest few are read, so the entries become a
-	 * heap (linear) rather than being sorted.
+	 * heap (linear) rather than being sorted.  When every entry is read
+	 * anyway, the order does not matter -- unless may_matter stops early.
 	 */
-	heap = n > o2o_max_candidates;
+	heap = n > o2o_max_candidates || may_matter != NULL;
 	if (heap)
 		for (int i = n / 2 - 1; i >= 0; i--)
 			SiftDown(e, n, i);
@@ -483,6 +485,8 @@ O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const 
 		}
 		else
 			next = e[i];
+		if (may_matter != NULL && !may_matter(arg, next.distance_m))
+			break;				/* nor can any farther one */
 		/* an entry of a row version this snapshot does not see finds nothing */
 		if (!O2oProbeFetch(&sp->p, &next.tid))
 			continue;

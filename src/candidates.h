@@ -182,12 +182,21 @@ extern void O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap);
 extern void O2oStockClose(StockProbe *sp);
 
 /*
+ * Whether a dealer at distance_m from the delivery point may still matter
+ * (promising, see rank.c); a dealer that cannot, and so every farther one,
+ * is not read.
+ */
+typedef bool (*O2oMayMatter) (void *arg, double distance_m);
+
+/*
  * Add the nearest o2o_route.max_candidates active dealers of a grid with
  * the units, no farther than limit_m; with a box, only those of other
- * grids than the order's inside it.  sp is opened by grid.
+ * grids than the order's inside it; with may_matter, only until it says no
+ * more can.  sp is opened by grid.
  */
 extern void O2oAddGridStock(const Order *o, StockProbe *sp, Datum sku, int32 grid_id, const Box *box,
-							double limit_m, Cand **cands, int *ncands, int *cap);
+							double limit_m, O2oMayMatter may_matter, void *arg,
+							Cand **cands, int *ncands, int *cap);
 
 /* Units of the SKU at a dealer; -1: no stock row.  sp opened by dealer. */
 extern int32 O2oDealerAvailable(StockProbe *sp, Datum sku, int32 dealer_id);

@@ -12,6 +12,11 @@
  * them (score.c) as far as the ranking needs, as evaluating can only lower
  * a score.
  *
+ * Promising (RANK_PROMISE: o2o_promise and its bulk forms), only the winner
+ * counts: the same search, but stock rows are read only while a dealer that
+ * far could still beat the best candidate evaluated so far (MayMatter()).
+ * The winner is the one assigning would pick; fewer others are read.
+ *
  * Explaining (RANK_EXPLAIN: o2o_candidates, the unassignable reason), every
  * dealer in reach is a candidate, every one evaluated, the list sorted.
  */
@@ -103,17 +108,25 @@ MinDistanceToBox(double lon, double lat, const GridInfo *g)
 
 /*
  * What one search works with besides the candidates: the SKU, the box of
- * o2o_route.max_distance_m around the delivery point, the stock probes.
+ * o2o_route.max_distance_m around the delivery point, the stock probes;
+ * promising, what tells how far reading can still change the winner.
  */
 typedef struct Search
 {
+	Ranking    *r;
 	Datum		sku;
 	Box			box;
 	StockProbe	by_grid;
 	StockProbe	by_dealer;
 	SyncProbe	sync;			/* o2o_route.stock_max_age, or explaining */
 	int			cap;			/* room in r->cands */
+	int			filtered;		/* r->cands[0 .. filtered - 1] went through the filters */
+	bool		own_grid;		/* reading the order's grid */
+	double		best;			/* promising: see MayMatter() */
 } Search;
+
+static bool MayMatter(void *arg, double distance_m);
+static void RaiseBest(Search *s, double floor);
 
 /* the box of o2o_route.max_distance_m around the delivery point */
 static void
@@ -148,13 +161,16 @@ AddEveryGridDealer(Ranking *r, Search *s)
 
 /*
  * Assigning: the nearest o2o_route.max_candidates dealers of the order's
- * grid that hold the units.
+ * grid that hold the units; promising, only as many as can matter.
  */
 static void
 AddNearestGridHolders(Ranking *r, Search *s)
 {
 	O2oStockOpen(&s->by_grid, true, r->snap);
-	O2oAddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY, &r->cands, &r->ncands, &s->cap);
+	s->own_grid = true;
+	O2oAddGridStock(r->o, &s->by_grid, s->sku, r->o->grid_id, NULL, INFINITY,
+					r->mode == RANK_PROMISE ? MayMatter : NULL, s, &r->cands, &r->ncands, &s->cap);
+	s->own_grid = false;
 	if (r->ncands > o2o_max_candidates)
 	{
 		qsort(r->cands, r->ncands, sizeof(Cand), CandDistCmp);
@@ -219,16 +235,22 @@ AddEveryOtherDealer(Ranking *r, Search *s)
  * Assigning: the nearest o2o_route.max_candidates active dealers of other
  * grids inside the box that hold the units.  The grids are read nearest
  * first, and the search stops at a grid none of whose dealers could be
- * among the nearest found so far.
+ * among the nearest found so far.  Promising, the dealers that cannot
+ * matter are left out, as if they held nothing: those left out are all
+ * farther than those that can matter, so this only spares reading them.
  */
 static void
 AddNearestOtherHolders(Ranking *r, Search *s)
 {
 	const Order *o = r->o;
+	bool		promise = r->mode == RANK_PROMISE;
 	int			first = r->ncands,
 				nnear;
 	NearGrid   *near = OtherGridsInBox(o, &s->box, &nnear);
 
+	/* the best of the order's grid, which every dealer of the others must beat */
+	if (promise)
+		RaiseBest(s, -INFINITY);
 	if (nnear > 1)
 		qsort(near, nnear, sizeof(NearGrid), NearGridCmp);
 	for (int gi = 0; gi < nnear; gi++)
@@ -246,10 +268,13 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 			if (near[gi].min_m > limit)
 				break;
 		}
+		if (promise && !MayMatter(s, near[gi].min_m))
+			break;				/* nor can any dealer of the farther grids */
 		if (g->grid_id >= 0)
 		{
 			O2oStockOpen(&s->by_grid, true, r->snap);
-			O2oAddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit, &r->cands, &r->ncands, &s->cap);
+			O2oAddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit,
+							promise ? MayMatter : NULL, s, &r->cands, &r->ncands, &s->cap);
 			continue;
 		}
 		/* the dealers outside every grid, one by one */
@@ -257,13 +282,17 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 		for (int i = 0; i < g->ndealers; i++)
 		{
 			const DealerInfo *d = O2oGridDealer(g, i);
+			double		dist;
 			int32		avail;
 
 			if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)
 				continue;
+			dist = O2oDealerDistance(o, d);
+			if (promise && !MayMatter(s, dist))
+				continue;
 			avail = O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
 			if (avail >= o->qty)
-				O2oAddCand(o, d, O2oDealerDistance(o, d), avail, false, &r->cands, &r->ncands, &s->cap);
+				O2oAddCand(o, d, dist, avail, false, &r->cands, &r->ncands, &s->cap);
 		}
 	}
 	if (r->ncands - first > o2o_max_candidates)
@@ -284,13 +313,17 @@ StaleBefore(void)
 	return GetCurrentTransactionStartTimestamp() - (TimestampTz) o2o_stock_max_age * USECS_PER_SEC;
 }
 
-/* the hard filters that need no installer data; unread stock read here */
+/*
+ * The hard filters that need no installer data, of the candidates from
+ * position `from` on; unread stock read here.  Assigning and promising, the
+ * bounds of those that pass.
+ */
 static void
-ApplyFilters(Ranking *r, Search *s)
+ApplyFilters(Ranking *r, Search *s, int from)
 {
 	const Order *o = r->o;
 
-	for (int i = 0; i < r->ncands; i++)
+	for (int i = from; i < r->ncands; i++)
 	{
 		Cand	   *c = &r->cands[i];
 
@@ -320,6 +353,66 @@ ApplyFilters(Ranking *r, Search *s)
 			if (c->available < o->qty)
 				c->reason = REASON_NO_STOCK;
 		}
+		if (r->mode != RANK_EXPLAIN && c->reason == REASON_NONE)
+			c->bound = O2oBound(o, c);
+	}
+}
+
+/*
+ * Promising, only the winner matters.  A dealer at distance_m cannot win
+ * when it would be out of radius, or when an eligible candidate of the
+ * order's grid already scores more than any dealer that far can
+ * (O2oBoundAt: it could not even tie).  The order's grid is read first,
+ * nearest first, and every candidate read there stays in the ranking, so
+ * the best score evaluated there is a floor for the winner's.  While it is
+ * read, the candidates read so far that could beat the bound at distance_m
+ * are evaluated to find out; other grids' candidates, which nearer ones may
+ * yet displace, never count in the best.  Reading stops at the first
+ * dealer that cannot matter: those after it are farther.
+ */
+static bool
+MayMatter(void *arg, double distance_m)
+{
+	Search	   *s = arg;
+	double		top;
+
+	if (distance_m > o2o_max_distance_m)
+		return false;
+	top = O2oBoundAt(s->r->o, distance_m, s->own_grid);
+	if (s->own_grid)
+		RaiseBest(s, top);
+	return !(s->best > top);
+}
+
+/*
+ * Promising: filter the candidates read since the last call, then evaluate
+ * the best by bound while one could score more than both the best so far
+ * and floor.  O2oSettle() does not evaluate them again.
+ */
+static void
+RaiseBest(Search *s, double floor)
+{
+	Ranking    *r = s->r;
+
+	ApplyFilters(r, s, s->filtered);
+	s->filtered = r->ncands;
+	for (;;)
+	{
+		Cand	   *next = NULL;
+
+		for (int i = 0; i < r->ncands; i++)
+		{
+			Cand	   *c = &r->cands[i];
+
+			if (c->reason == REASON_NONE && !c->evaluated && c->bound > Max(s->best, floor)
+				&& (next == NULL || CandCmp(c, next) < 0))
+				next = c;
+		}
+		if (next == NULL)
+			return;
+		O2oEvaluate(&r->ev, next);
+		if (next->reason == REASON_NONE)
+			s->best = Max(s->best, next->score);
 	}
 }
 
@@ -340,33 +433,22 @@ EvaluateAll(Ranking *r)
 		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
 }
 
-/* Assigning: only the bounds; O2oSettle() evaluates as far as needed */
-static void
-BoundAll(Ranking *r)
-{
-	for (int i = 0; i < r->ncands; i++)
-	{
-		Cand	   *c = &r->cands[i];
-
-		if (c->reason != REASON_NONE)
-			continue;
-		c->bound = O2oBound(r->o, c);
-	}
-}
-
 /*
- * Find the candidates of an order and apply the hard filters (setting
- * reason).  Two paths share the filters:
+ * Find the candidates of an order among the dealers of scope (other grids
+ * only as o2o_route.cross_grid allows) and apply the hard filters (setting
+ * reason).  Three paths share the filters:
  *	RANK_ASSIGN: the nearest o2o_route.max_candidates dealers that hold the
- *	  units, of the grid and (by include_other_grids) of the other grids;
- *	  only their bounds are computed, and O2oSettle() evaluates and orders
- *	  as far as needed;
+ *	  units, of the grid and of the other grids; only their bounds are
+ *	  computed, and O2oSettle() evaluates and orders as far as needed;
+ *	RANK_PROMISE: the same, but a dealer is read only while it could still
+ *	  be the winner (MayMatter), so that O2oSettle() finds the winner the
+ *	  assigning path would, from fewer candidates;
  *	RANK_EXPLAIN: every dealer of the grid and of the other grids in the
  *	  box, each evaluated, the list in its final order.
  * O2oRankEnd() when done.
  */
 void
-O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
+O2oRank(Ranking *r, const Order *o, RankScope scope, RankMode mode)
 {
 	Search		s = {0};
 
@@ -376,32 +458,33 @@ O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode)
 	r->cands = NULL;
 	r->ncands = 0;
 	r->snap = O2oOrderSnapshot(o);
+	/* a promise evaluates while it reads */
+	O2oEvaluatorBegin(&r->ev, o, r->snap);
+	s.r = r;
 	s.sku = CStringGetTextDatum(o->sku);
+	s.best = -INFINITY;
 	SearchBox(o, &s.box);
-	if (o->grid_id >= 0)
+	if (o->grid_id >= 0 && scope != SCOPE_OTHERS)
 	{
 		if (mode == RANK_EXPLAIN)
 			AddEveryGridDealer(r, &s);
 		else
 			AddNearestGridHolders(r, &s);
 	}
-	if (include_other_grids && o2o_cross_grid != O2O_CROSS_NEVER)
+	if (scope != SCOPE_GRID && o2o_cross_grid != O2O_CROSS_NEVER)
 	{
 		if (mode == RANK_EXPLAIN)
 			AddEveryOtherDealer(r, &s);
 		else
 			AddNearestOtherHolders(r, &s);
 	}
-	ApplyFilters(r, &s);
+	ApplyFilters(r, &s, s.filtered);
 	O2oStockClose(&s.by_grid);
 	O2oStockClose(&s.by_dealer);
 	O2oSyncClose(&s.sync);
 
-	O2oEvaluatorBegin(&r->ev, o, r->snap);
 	if (mode == RANK_EXPLAIN)
 		EvaluateAll(r);
-	else
-		BoundAll(r);
 }
 
 /* move the best of the candidates from position i on to position i */
@@ -441,7 +524,7 @@ O2oSettle(Ranking *r, int from, int need)
 {
 	bool		changed = true;
 
-	Assert(r->mode == RANK_ASSIGN);
+	Assert(r->mode != RANK_EXPLAIN);
 	while (changed)
 	{
 		int			seen = 0;

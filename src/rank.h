@@ -12,17 +12,27 @@
 #include "candidates.h"
 #include "score.h"
 
-/* which of the two searches of O2oRank() */
+/* which search O2oRank() makes */
 typedef enum RankMode
 {
 	RANK_ASSIGN,				/* the nearest that hold the units, by bound */
+	RANK_PROMISE,				/* the same, read only as far as the best can change */
 	RANK_EXPLAIN				/* every dealer in reach, each evaluated */
 } RankMode;
+
+/* whose dealers O2oRank() reads */
+typedef enum RankScope
+{
+	SCOPE_GRID,					/* of the order's grid */
+	SCOPE_ALL,					/* and of other grids, as o2o_route.cross_grid allows */
+	SCOPE_OTHERS				/* of other grids only: a promise's fallback */
+} RankScope;
 
 /*
  * The candidates of one ranking, and what evaluating more of them needs:
  * o2o_assign evaluates (reads the installers and bookings of) only the
- * candidates that can still be among the best, see O2oSettle().
+ * candidates that can still be among the best, see O2oSettle(); a promise
+ * reads only the stock rows that can still change the best (rank.c).
  */
 typedef struct Ranking
 {
@@ -35,13 +45,12 @@ typedef struct Ranking
 } Ranking;
 
 /*
- * Find the candidates of an order, with the dealers of other grids when
- * include_other_grids (and o2o_route.cross_grid allows), and apply the hard
- * filters.  O2oRankEnd() when done.
+ * Find the candidates of an order among the dealers of scope, and apply the
+ * hard filters.  O2oRankEnd() when done.
  */
-extern void O2oRank(Ranking *r, const Order *o, bool include_other_grids, RankMode mode);
+extern void O2oRank(Ranking *r, const Order *o, RankScope scope, RankMode mode);
 
-/* Assigning: settle positions from .. from + need - 1 (see rank.c). */
+/* Assigning or promising: settle positions from .. from + need - 1 (see rank.c). */
 extern void O2oSettle(Ranking *r, int from, int need);
 
 /* Close the probes and the snapshot; the candidates stay readable. */

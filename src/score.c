@@ -194,6 +194,21 @@ O2oBound(const Order *o, const Cand *c)
 	return t.score;
 }
 
+/*
+ * The bound of any candidate at distance_m or farther: the score falls with
+ * the distance, and the stock counts up to 10 spare units.
+ */
+double
+O2oBoundAt(const Order *o, double distance_m, bool same_grid)
+{
+	Cand		t = {0};
+
+	t.available = PG_INT32_MAX;
+	t.distance_m = distance_m;
+	t.same_grid = same_grid;
+	return O2oBound(o, &t);
+}
+
 /* Read a candidate's installers and bookings: its eligibility, installer and score. */
 void
 O2oEvaluate(Evaluator *ev, Cand *c)

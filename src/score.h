@@ -49,6 +49,12 @@ extern void O2oScore(const Order *o, Cand *c);
 /* The score a candidate can reach at most: its score with nothing booked. */
 extern double O2oBound(const Order *o, const Cand *c);
 
+/*
+ * The bound of any candidate at distance_m or farther, of the order's grid
+ * or of another: O2oBound with the most spare stock that counts.
+ */
+extern double O2oBoundAt(const Order *o, double distance_m, bool same_grid);
+
 /* The first day an install or delivery can happen for this candidate. */
 extern DateADT O2oStartDay(const Order *o, const Cand *c);
 
