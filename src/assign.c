@@ -256,6 +256,7 @@ o2o_candidates(PG_FUNCTION_ARGS)
 	O2oLoadOrder(&o, order_id, false);
 	O2oRank(&r, &o, SCOPE_ALL, RANK_EXPLAIN);
 	O2oRankEnd(&r);
+	O2oRankSort(&r);
 	cands = r.cands;
 	ncands = r.ncands;
 	/* the safety stock and the last count of each dealer shown (0.7.0 on) */

@@ -18,7 +18,8 @@
  * The winner is the one assigning would pick; fewer others are read.
  *
  * Explaining (RANK_EXPLAIN: o2o_candidates, the unassignable reason), every
- * dealer in reach is a candidate, every one evaluated, the list sorted.
+ * dealer in reach is a candidate, every one evaluated; o2o_candidates sorts
+ * the list.
  */
 #include "postgres.h"
 
@@ -416,7 +417,7 @@ RaiseBest(Search *s, double floor)
 	}
 }
 
-/* Explaining: evaluate every candidate that passed the filters; sort */
+/* Explaining: evaluate every candidate that passed the filters */
 static void
 EvaluateAll(Ranking *r)
 {
@@ -429,6 +430,17 @@ EvaluateAll(Ranking *r)
 			continue;
 		O2oEvaluate(&r->ev, c);
 	}
+}
+
+/*
+ * Explaining: the candidates in their final order, for o2o_candidates (the
+ * unassignable reason only counts them: hundreds of candidates in reach
+ * made sorting them most of its cost).
+ */
+void
+O2oRankSort(Ranking *r)
+{
+	Assert(r->mode == RANK_EXPLAIN);
 	if (r->ncands > 1)
 		qsort(r->cands, r->ncands, sizeof(Cand), CandCmp);
 }
@@ -444,7 +456,7 @@ EvaluateAll(Ranking *r)
  *	  be the winner (MayMatter), so that O2oSettle() finds the winner the
  *	  assigning path would, from fewer candidates;
  *	RANK_EXPLAIN: every dealer of the grid and of the other grids in the
- *	  box, each evaluated, the list in its final order.
+ *	  box, each evaluated; O2oRankSort() puts them in their final order.
  * O2oRankEnd() when done.
  */
 void

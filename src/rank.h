@@ -53,6 +53,9 @@ extern void O2oRank(Ranking *r, const Order *o, RankScope scope, RankMode mode);
 /* Assigning or promising: settle positions from .. from + need - 1 (see rank.c). */
 extern void O2oSettle(Ranking *r, int from, int need);
 
+/* Explaining: sort the candidates, eligible first, best first. */
+extern void O2oRankSort(Ranking *r);
+
 /* Close the probes and the snapshot; the candidates stay readable. */
 extern void O2oRankEnd(Ranking *r);
 
