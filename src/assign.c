@@ -109,20 +109,25 @@ RecordAssignment(const Order *o, Cand *cands, int ncands, int win)
 /*
  * Why nobody can serve, in the words o2o_assign records.  The fast path read
  * only dealers that could serve: explain in full, every eligible one having
- * been reserved by others meanwhile.
+ * been reserved by others meanwhile.  Without nconsidered (a promise), an
+ * order that nobody could serve in any case -- outside every grid, or a
+ * model not sold in the grid's climate -- is not looked into.
  */
 char *
 O2oExplainUnassignable(Order *o, int *nconsidered)
 {
 	Ranking		r;
 
+	if (nconsidered == NULL && (o->grid_id < 0 || !o->climate_ok))
+		return O2oUnassignableReason(o, NULL, 0);
 	o->lazy_stock = true;
 	O2oRank(&r, o, SCOPE_ALL, RANK_EXPLAIN);
 	O2oRankEnd(&r);
 	for (int i = 0; i < r.ncands; i++)
 		if (r.cands[i].reason == REASON_NONE)
 			r.cands[i].reason = REASON_RESERVED_MEANWHILE;
-	*nconsidered = r.ncands;
+	if (nconsidered != NULL)
+		*nconsidered = r.ncands;
 	return O2oUnassignableReason(o, r.cands, r.ncands);
 }
 

@@ -27,7 +27,7 @@ extern int	O2oDecide(Ranking *r, const Order *o, const AssignOptions *opts, bool
 
 /*
  * Why nobody can serve the order, in the words o2o_assign records; the
- * number of dealers considered in *nconsidered.
+ * number of dealers considered in *nconsidered, unless NULL.
  */
 extern char *O2oExplainUnassignable(Order *o, int *nconsidered);
 

@@ -68,13 +68,17 @@ typedef struct Promise
 /* the promise's columns, in the order of every form's result */
 #define PROMISE_NCOLS 7
 
-/* What o2o_assign would do for this order now, without doing it. */
+/*
+ * What o2o_assign would do for this order now, without doing it.  Outside
+ * every grid, or for a model not sold in the grid's climate, its filters
+ * reject every dealer: nobody is looked at.
+ */
 static void
 MakePromise(Order *o, Promise *p)
 {
 	Ranking		r;
 	bool		busy = false;
-	int			win = O2oDecide(&r, o, NULL, &busy);
+	int			win = o->grid_id >= 0 && o->climate_ok ? O2oDecide(&r, o, NULL, &busy) : -1;
 
 	memset(p, 0, sizeof(Promise));
 	p->grid_id = o->grid_id;
@@ -89,11 +93,7 @@ MakePromise(Order *o, Promise *p)
 		p->distance_m = c->distance_m;
 	}
 	else
-	{
-		int			n;
-
-		p->reason = O2oExplainUnassignable(o, &n);
-	}
+		p->reason = O2oExplainUnassignable(o, NULL);
 }
 
 /* The promise's columns into values[0 ..] and nulls[0 ..]. */
