@@ -30,6 +30,7 @@
 #include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "assign.h"
@@ -137,6 +138,49 @@ PromiseFor(MemoryContext work, const char *sku, double lon, double lat, int32 qt
 }
 
 /*
+ * The row type of o2o_promise's result, blessed, kept by the backend:
+ * building it from the function's OUT parameters on each call cost a
+ * twentieth of a promise.  Built again when the function's catalog row is
+ * another (as PL/pgSQL checks the functions it keeps: by xmin and TID).
+ */
+static TupleDesc
+PromiseRowType(FunctionCallInfo fcinfo)
+{
+	static TupleDesc desc = NULL;
+	static Oid	fn_oid = InvalidOid;
+	static TransactionId fn_xmin;
+	static ItemPointerData fn_tid;
+	HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	TransactionId xmin;
+	ItemPointerData tid;
+
+	if (!HeapTupleIsValid(proc))
+		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+	xmin = HeapTupleHeaderGetRawXmin(proc->t_data);
+	tid = proc->t_self;
+	ReleaseSysCache(proc);
+	if (desc == NULL || fn_oid != fcinfo->flinfo->fn_oid || fn_xmin != xmin || !ItemPointerEquals(&fn_tid, &tid))
+	{
+		TupleDesc	built,
+					kept;
+		MemoryContext old;
+
+		if (get_call_result_type(fcinfo, NULL, &built) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "o2o_promise must return a record");
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		kept = BlessTupleDesc(CreateTupleDescCopy(built));
+		MemoryContextSwitchTo(old);
+		if (desc != NULL)
+			FreeTupleDesc(desc);
+		desc = kept;
+		fn_oid = fcinfo->flinfo->fn_oid;
+		fn_xmin = xmin;
+		fn_tid = tid;
+	}
+	return desc;
+}
+
+/*
  * o2o_promise(sku text, location geometry, qty int) returns record
  * (deliverable, promised_date, grid_id, same_grid, dealer_id, distance_m,
  * reason).
@@ -148,19 +192,17 @@ o2o_promise(PG_FUNCTION_ARGS)
 	int32		qty = PG_GETARG_INT32(2);
 	double		lon,
 				lat;
-	TupleDesc	desc;
+	TupleDesc	desc = PromiseRowType(fcinfo);
 	Datum		values[PROMISE_NCOLS];
 	bool		nulls[PROMISE_NCOLS];
 	Order		o;
 	Promise		p;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "o2o_promise must return a record");
 	O2oPointArg(PG_GETARG_DATUM(1), "o2o_promise", &lon, &lat);
 	O2oLoadPlace(&o, sku, lon, lat, qty, true);
 	MakePromise(&o, &p);
 	PromiseValues(&p, values, nulls);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 /* the elements of a one-dimensional array argument, NULLs flagged */
