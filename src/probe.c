@@ -7,6 +7,10 @@
  * for the few rows o2o_assign reads per lookup cost more than the reading.
  * It checks the SELECT privilege as the executor does, and refuses tables
  * under row-level security rather than bypass it.
+ *
+ * The bulk promises keep their probes open from one line to the next (one
+ * call, one snapshot): a kept probe's scan state lives in a context of the
+ * call, and its scan works in it, since index AMs allocate as they go.
  */
 #include "postgres.h"
 
@@ -20,11 +24,35 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "cache.h"
 #include "probe.h"
+
+/* a probe kept open, for one call site (keys, index) and snapshot */
+typedef struct O2oKeptProbe
+{
+	const O2oProbeKey *keys;
+	const char *index;
+	Snapshot	snap;
+	bool		in_use;
+	O2oProbe	p;
+} O2oKeptProbe;
+
+/* a bulk call reads a few tables, each from a few call sites */
+#define KEPT_MAX 12
+
+/* the probes kept from O2oProbeKeepBegin() to O2oProbeKeepEnd() */
+typedef struct KeptProbes
+{
+	MemoryContext cxt;
+	int			n;
+	O2oKeptProbe probes[KEPT_MAX];
+} KeptProbes;
+
+static KeptProbes *kept = NULL;
 
 Snapshot
 NewStatementSnapshot(void)
@@ -96,7 +124,51 @@ void
 O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 			 const O2oProbeKey *keys, int nkeys, Snapshot snap)
 {
+	if (kept != NULL)
+	{
+		O2oKeptProbe *k;
+		MemoryContext old;
+
+		for (int i = 0; i < kept->n; i++)
+		{
+			k = &kept->probes[i];
+			if (!k->in_use && k->keys == keys && k->index == index && k->snap == snap)
+			{
+				k->in_use = true;
+				*p = k->p;
+				return;
+			}
+		}
+
+		/*
+		 * Kept while there is room, under a snapshot that stays where it is
+		 * while registered here (not a copy made on registering).
+		 */
+		if (kept->n < KEPT_MAX)
+		{
+			Snapshot	reg = RegisterSnapshot(snap);
+
+			if (reg == snap)
+			{
+				old = MemoryContextSwitchTo(kept->cxt);
+				ProbeOpen(p, table, index, keys, nkeys, snap, AccessShareLock, ACL_SELECT);
+				MemoryContextSwitchTo(old);
+				k = &kept->probes[kept->n++];
+				k->keys = keys;
+				k->index = index;
+				k->snap = snap;
+				k->in_use = true;
+				p->kept = k;
+				p->cxt = kept->cxt;
+				k->p = *p;
+				return;
+			}
+			UnregisterSnapshot(reg);
+		}
+	}
 	ProbeOpen(p, table, index, keys, nkeys, snap, AccessShareLock, ACL_SELECT);
+	p->kept = NULL;
+	p->cxt = NULL;
 }
 
 void
@@ -104,6 +176,59 @@ O2oProbeOpenForLock(O2oProbe *p, const char *table, const char *index,
 					const O2oProbeKey *keys, int nkeys, Snapshot snap)
 {
 	ProbeOpen(p, table, index, keys, nkeys, snap, RowShareLock, ACL_SELECT | ACL_UPDATE);
+	p->kept = NULL;
+	p->cxt = NULL;
+}
+
+/* the end of the call: the pointer to the kept probes goes with them */
+static void
+KeptGone(void *arg)
+{
+	kept = NULL;
+}
+
+bool
+O2oProbeKeepBegin(void)
+{
+	MemoryContext cxt;
+	MemoryContextCallback *cb;
+
+	if (kept != NULL)
+		return false;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "o2o kept probes", ALLOCSET_DEFAULT_SIZES);
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = KeptGone;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	kept = MemoryContextAllocZero(cxt, sizeof(KeptProbes));
+	kept->cxt = cxt;
+	return true;
+}
+
+/* close a probe for good */
+static void
+ProbeEnd(O2oProbe *p)
+{
+	if (p->fetch != NULL)
+		table_index_fetch_end(p->fetch);
+	index_endscan(p->scan);
+	ExecDropSingleTupleTableSlot(p->slot);
+	index_close(p->index, NoLock);	/* locks are kept to the end of the transaction */
+	table_close(p->heap, NoLock);
+}
+
+void
+O2oProbeKeepEnd(void)
+{
+	Assert(kept != NULL);
+	for (int i = 0; i < kept->n; i++)
+	{
+		Assert(!kept->probes[i].in_use);
+		ProbeEnd(&kept->probes[i].p);
+		UnregisterSnapshot(kept->probes[i].snap);
+	}
+	MemoryContextDelete(kept->cxt);
+	Assert(kept == NULL);
 }
 
 /* what the executor's LockRows node does for one row of FOR NO KEY UPDATE */
@@ -164,23 +289,40 @@ O2oProbeAttnum(O2oProbe *p, const char *colname)
 void
 O2oProbeStart(O2oProbe *p, const Datum *values)
 {
+	MemoryContext old = CurrentMemoryContext;
+
 	for (int i = 0; i < p->nkeys; i++)
 		p->keys[i].sk_argument = values[i];
+	if (p->cxt != NULL)
+		MemoryContextSwitchTo(p->cxt);
 	index_rescan(p->scan, p->keys, p->nkeys, NULL, 0);
+	MemoryContextSwitchTo(old);
 }
 
 void
 O2oProbeWantIndexTuples(O2oProbe *p)
 {
+	MemoryContext old = CurrentMemoryContext;
+
+	if (p->fetch != NULL)
+		return;					/* a kept probe, set up before */
+	if (p->cxt != NULL)
+		MemoryContextSwitchTo(p->cxt);
 	p->scan->xs_want_itup = true;
 	p->fetch = table_index_fetch_begin(p->heap);
+	MemoryContextSwitchTo(old);
 }
 
 bool
 O2oProbeNextEntry(O2oProbe *p, ItemPointer tid)
 {
-	ItemPointer t = index_getnext_tid(p->scan, ForwardScanDirection);
+	MemoryContext old = CurrentMemoryContext;
+	ItemPointer t;
 
+	if (p->cxt != NULL)
+		MemoryContextSwitchTo(p->cxt);
+	t = index_getnext_tid(p->scan, ForwardScanDirection);
+	MemoryContextSwitchTo(old);
 	if (t == NULL)
 		return false;
 	*tid = *t;
@@ -197,20 +339,28 @@ O2oProbeIndexGet(O2oProbe *p, int index_attno, bool *isnull)
 bool
 O2oProbeFetch(O2oProbe *p, ItemPointer tid)
 {
+	MemoryContext old = CurrentMemoryContext;
 	bool		call_again = false,
-				all_dead = false;
+				all_dead = false,
+				found;
 
 	Assert(p->fetch != NULL);
-	return table_index_fetch_tuple(p->fetch, tid, p->snap, p->slot, &call_again, &all_dead);
+	if (p->cxt != NULL)
+		MemoryContextSwitchTo(p->cxt);
+	found = table_index_fetch_tuple(p->fetch, tid, p->snap, p->slot, &call_again, &all_dead);
+	MemoryContextSwitchTo(old);
+	return found;
 }
 
+/* a kept probe is only put back, with the state it gained */
 void
 O2oProbeClose(O2oProbe *p)
 {
-	if (p->fetch != NULL)
-		table_index_fetch_end(p->fetch);
-	index_endscan(p->scan);
-	ExecDropSingleTupleTableSlot(p->slot);
-	index_close(p->index, NoLock);	/* locks are kept to the end of the transaction */
-	table_close(p->heap, NoLock);
+	if (p->kept != NULL)
+	{
+		p->kept->p = *p;
+		p->kept->in_use = false;
+		return;
+	}
+	ProbeEnd(p);
 }

@@ -35,6 +35,8 @@ typedef struct O2oProbe
 	struct IndexFetchTableData *fetch;	/* for O2oProbeFetch */
 	int			nkeys;
 	ScanKeyData keys[O2O_PROBE_MAX_KEYS];
+	struct O2oKeptProbe *kept;	/* kept open (O2oProbeKeepBegin), else NULL */
+	MemoryContext cxt;			/* where a kept probe's scan works, else NULL */
 } O2oProbe;
 
 /*
@@ -48,6 +50,17 @@ extern Snapshot NewStatementSnapshot(void);
 /* Open o2o.table through its index o2o.index, to probe with these keys under snap. */
 extern void O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 						 const O2oProbeKey *keys, int nkeys, Snapshot snap);
+
+/*
+ * From O2oProbeKeepBegin() to O2oProbeKeepEnd(), inside one call of a bulk
+ * function, the probes O2oProbeOpen() opens are kept: a probe closed is
+ * opened again, for the same call site (keys) and snapshot, without the
+ * catalog lookups, privilege checks and scan set-up.  O2oProbeKeepEnd()
+ * closes them (an error, the end of the transaction).  false when probes
+ * are kept already: then O2oProbeKeepEnd() is not to be called.
+ */
+extern bool O2oProbeKeepBegin(void);
+extern void O2oProbeKeepEnd(void);
 
 /*
  * The same, to lock the rows found with O2oProbeLock() too: the table is
@@ -76,7 +89,16 @@ extern void O2oProbeStart(O2oProbe *p, const Datum *values);
 static inline bool
 O2oProbeNext(O2oProbe *p)
 {
-	return index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+	MemoryContext old;
+	bool		found;
+
+	if (p->cxt == NULL)
+		return index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+	/* what the scan allocates on the way lives as long as it */
+	old = MemoryContextSwitchTo(p->cxt);
+	found = index_getnext_slot(p->scan, ForwardScanDirection, p->slot);
+	MemoryContextSwitchTo(old);
+	return found;
 }
 
 static inline Datum

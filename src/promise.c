@@ -38,6 +38,7 @@
 #include "dealercache.h"
 #include "explain.h"
 #include "geom.h"
+#include "probe.h"
 #include "promise.h"
 #include "rank.h"
 #include "reserve.h"
@@ -242,6 +243,7 @@ o2o_promise_skus(PG_FUNCTION_ARGS)
 	int			n,
 				nq = 0;
 	MemoryContext work;
+	bool		keep;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -264,6 +266,8 @@ o2o_promise_skus(PG_FUNCTION_ARGS)
 					 errdetail("Line %d is NULL.", i + 1)));
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "o2o_promise", ALLOCSET_DEFAULT_SIZES);
+	/* the lines read the same tables under the same snapshot */
+	keep = O2oProbeKeepBegin();
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[PROMISE_NCOLS + 3];
@@ -277,6 +281,8 @@ o2o_promise_skus(PG_FUNCTION_ARGS)
 		PromiseFor(work, TextDatumGetCString(skus[i]), lon, lat, qty, values + 3, nulls + 3);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	if (keep)
+		O2oProbeKeepEnd();
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
@@ -297,10 +303,12 @@ o2o_promise_places(PG_FUNCTION_ARGS)
 	bool	   *elem_nulls;
 	int			n;
 	MemoryContext work;
+	bool		keep;
 
 	n = ArrayArg(points, ARR_ELEMTYPE(points), &elems, &elem_nulls);
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "o2o_promise", ALLOCSET_DEFAULT_SIZES);
+	keep = O2oProbeKeepBegin();
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[PROMISE_NCOLS + 1];
@@ -323,6 +331,8 @@ o2o_promise_places(PG_FUNCTION_ARGS)
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	if (keep)
+		O2oProbeKeepEnd();
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
