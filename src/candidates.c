@@ -236,7 +236,7 @@ O2oLoadOrder(Order *o, int64 order_id, bool lock)
 	o->region_id = isnull ? -1 : DatumGetInt32(d);
 	/* the checkout's hold (0.8.0 on) */
 	o->hold_id = -1;
-	a_hold = get_attnum(RelationGetRelid(p.heap), "hold_id");
+	a_hold = O2oProbeAttnumIf(&p, "hold_id");
 	if (a_hold != InvalidAttrNumber)
 	{
 		d = O2oProbeGet(&p, a_hold, &isnull);
@@ -350,7 +350,7 @@ O2oStockOpen(StockProbe *sp, bool by_grid, Snapshot snap)
 	sp->a_on_hand = O2oProbeAttnum(&sp->p, "on_hand");
 	sp->a_reserved = O2oProbeAttnum(&sp->p, "reserved");
 	/* before ALTER EXTENSION ... UPDATE to 0.7.0 there is no safety stock */
-	sp->a_safety = get_attnum(RelationGetRelid(sp->p.heap), "safety");
+	sp->a_safety = O2oProbeAttnumIf(&sp->p, "safety");
 	if (by_grid)
 	{
 		/* the dealer comes from the index tuple: (sku, grid_id) INCLUDE (dealer_id) */

@@ -61,6 +61,26 @@ NewStatementSnapshot(void)
 	return GetTransactionSnapshot();
 }
 
+/*
+ * A column of an open relation, as get_attnum() finds it (not dropped), but
+ * in the relation's row type rather than through the catalog cache: the
+ * probes look up a few columns each time they are opened.
+ */
+static AttrNumber
+FindAttnum(Relation rel, const char *colname)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), colname) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
 static void
 ProbeOpen(O2oProbe *p, const char *table, const char *index,
 		  const O2oProbeKey *keys, int nkeys, Snapshot snap, LOCKMODE lockmode, AclMode privileges)
@@ -102,7 +122,7 @@ ProbeOpen(O2oProbe *p, const char *table, const char *index,
 	p->nkeys = nkeys;
 	for (int i = 0; i < nkeys; i++)
 	{
-		AttrNumber	col = get_attnum(relid, keys[i].colname);
+		AttrNumber	col = FindAttnum(p->heap, keys[i].colname);
 
 		/* the index must be the one this code was written for */
 		if (col == InvalidAttrNumber || keys[i].attno > p->index->rd_index->indnkeyatts
@@ -275,9 +295,15 @@ O2oProbeLock(O2oProbe *p, bool *followed)
 }
 
 AttrNumber
+O2oProbeAttnumIf(O2oProbe *p, const char *colname)
+{
+	return FindAttnum(p->heap, colname);
+}
+
+AttrNumber
 O2oProbeAttnum(O2oProbe *p, const char *colname)
 {
-	AttrNumber	a = get_attnum(RelationGetRelid(p->heap), colname);
+	AttrNumber	a = FindAttnum(p->heap, colname);
 
 	if (a == InvalidAttrNumber)
 		ereport(ERROR,

@@ -83,6 +83,9 @@ extern bool O2oProbeLock(O2oProbe *p, bool *followed);
 /* The attribute number of a column of the table. */
 extern AttrNumber O2oProbeAttnum(O2oProbe *p, const char *colname);
 
+/* The same, InvalidAttrNumber when there is no such column (an older version's table). */
+extern AttrNumber O2oProbeAttnumIf(O2oProbe *p, const char *colname);
+
 /* Start a probe with these key values; then O2oProbeNext() until false. */
 extern void O2oProbeStart(O2oProbe *p, const Datum *values);
 
