@@ -535,6 +535,118 @@ O2oDealerGridAt(int i)
 	return &Cur.grids[Cur.dealer_grids[i]];
 }
 
+/*
+ * The grids with dealers by the west edge of the box around their dealers,
+ * for O2oDealerGridsInBox(), built for the image in use when first needed;
+ * the dealers outside every grid (grid -1, a box as wide as the country)
+ * apart.
+ */
+static struct
+{
+	const DealerImage *im;		/* built for this image */
+	uint64		serial;
+	int32	   *pos;			/* positions for O2oDealerGridAt(), by minlon */
+	int			n;
+	double		widest;			/* the widest box among them, in degrees */
+	int			outside;		/* the position of grid -1, or -1 */
+} ByWest;
+
+/* by the west edge of the box, then by position */
+static int
+WestOrder(const void *a, const void *b)
+{
+	int32		i = *(const int32 *) a,
+				j = *(const int32 *) b;
+	double		x = O2oDealerGridAt(i)->minlon,
+				y = O2oDealerGridAt(j)->minlon;
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+static void
+BuildByWest(void)
+{
+	int			ngrids = Cur.im->ndealer_grids;
+
+	if (ByWest.pos != NULL)
+		pfree(ByWest.pos);
+	ByWest.pos = MemoryContextAlloc(TopMemoryContext, Max(ngrids, 1) * sizeof(int32));
+	ByWest.n = 0;
+	ByWest.widest = 0;
+	ByWest.outside = -1;
+	for (int i = 0; i < ngrids; i++)
+	{
+		const GridInfo *g = O2oDealerGridAt(i);
+
+		if (g->grid_id < 0)
+		{
+			ByWest.outside = i;
+			continue;
+		}
+		ByWest.pos[ByWest.n++] = i;
+		ByWest.widest = Max(ByWest.widest, g->maxlon - g->minlon);
+	}
+	qsort(ByWest.pos, ByWest.n, sizeof(int32), WestOrder);
+	ByWest.im = Cur.im;
+	ByWest.serial = CurSerial;
+}
+
+static bool
+BoxMeets(const GridInfo *g, double minlon, double minlat, double maxlon, double maxlat)
+{
+	return !(g->maxlon < minlon || g->minlon > maxlon || g->maxlat < minlat || g->minlat > maxlat);
+}
+
+static int
+PosOrder(const void *a, const void *b)
+{
+	int			i = *(const int *) a,
+				j = *(const int *) b;
+
+	return (i > j) - (i < j);
+}
+
+int
+O2oDealerGridsInBox(double minlon, double minlat, double maxlon, double maxlat, int *out)
+{
+	int			n = 0,
+				lo = 0,
+				hi;
+	double		west;
+
+	Assert(CurValid);
+	if (ByWest.im != Cur.im || ByWest.serial != CurSerial)
+		BuildByWest();
+	/* no box west of this (a degree to spare for rounding) reaches minlon */
+	west = minlon - ByWest.widest - 1;
+	hi = ByWest.n;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (O2oDealerGridAt(ByWest.pos[mid])->minlon < west)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int k = lo; k < ByWest.n; k++)
+	{
+		const GridInfo *g = O2oDealerGridAt(ByWest.pos[k]);
+
+		if (g->minlon > maxlon)
+			break;
+		if (BoxMeets(g, minlon, minlat, maxlon, maxlat))
+			out[n++] = ByWest.pos[k];
+	}
+	if (ByWest.outside >= 0 && BoxMeets(O2oDealerGridAt(ByWest.outside), minlon, minlat, maxlon, maxlat))
+		out[n++] = ByWest.outside;
+	if (n > 1)
+		qsort(out, n, sizeof(int), PosOrder);
+	return n;
+}
+
 const DealerInfo *
 O2oGridDealer(const GridInfo *g, int i)
 {

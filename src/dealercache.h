@@ -75,6 +75,14 @@ extern const GridInfo *O2oGridLookup(int32 grid_id);
 extern int	O2oDealerGridCount(void);
 extern const GridInfo *O2oDealerGridAt(int i);
 
+/*
+ * The grids with dealers whose box around their dealers meets the box
+ * [minlon, maxlon] x [minlat, maxlat]: their positions i for
+ * O2oDealerGridAt(i), in increasing order, in out[] (room for
+ * O2oDealerGridCount()); returns how many.
+ */
+extern int	O2oDealerGridsInBox(double minlon, double minlat, double maxlon, double maxlat, int *out);
+
 /* A grid's i-th dealer; a dealer's i-th active installer. */
 extern const DealerInfo *O2oGridDealer(const GridInfo *g, int i);
 extern const InstallerInfo *O2oDealerInstaller(const DealerInfo *d, int i);

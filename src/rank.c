@@ -189,14 +189,15 @@ OtherGridsInBox(const Order *o, const Box *box, int *nnear)
 {
 	int			ngrids = O2oDealerGridCount();
 	NearGrid   *near = palloc(Max(ngrids, 1) * sizeof(NearGrid));
+	int		   *pos = palloc(Max(ngrids, 1) * sizeof(int));
+	int			n = O2oDealerGridsInBox(box->minlon, box->minlat, box->maxlon, box->maxlat, pos);
 
 	*nnear = 0;
-	for (int gi = 0; gi < ngrids; gi++)
+	for (int k = 0; k < n; k++)
 	{
-		const GridInfo *g = O2oDealerGridAt(gi);
+		const GridInfo *g = O2oDealerGridAt(pos[k]);
 
-		if (g->grid_id == o->grid_id || g->maxlon < box->minlon || g->minlon > box->maxlon
-			|| g->maxlat < box->minlat || g->minlat > box->maxlat)
+		if (g->grid_id == o->grid_id)
 			continue;
 		near[*nnear].g = g;
 		near[*nnear].min_m = MinDistanceToBox(o->lon, o->lat, g);
