@@ -128,6 +128,7 @@ typedef struct Search
 
 static bool MayMatter(void *arg, double distance_m);
 static void RaiseBest(Search *s, double floor);
+static void RaiseBestOfOthers(Search *s, int first, double below);
 
 /* the box of o2o_route.max_distance_m around the delivery point */
 static void
@@ -240,6 +241,8 @@ AddEveryOtherDealer(Ranking *r, Search *s)
  * among the nearest found so far.  Promising, the dealers that cannot
  * matter are left out, as if they held nothing: those left out are all
  * farther than those that can matter, so this only spares reading them.
+ * After each grid, the candidates found that nothing read later can
+ * displace may raise the best (RaiseBestOfOthers()).
  */
 static void
 AddNearestOtherHolders(Ranking *r, Search *s)
@@ -266,6 +269,7 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 			/* the nearest max_candidates so far; a grid must beat the farthest */
 			qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
 			r->ncands = first + o2o_max_candidates;
+			s->filtered = Min(s->filtered, r->ncands);
 			limit = r->cands[r->ncands - 1].distance_m;
 			if (near[gi].min_m > limit)
 				break;
@@ -277,31 +281,36 @@ AddNearestOtherHolders(Ranking *r, Search *s)
 			O2oStockOpen(&s->by_grid, true, r->snap);
 			O2oAddGridStock(o, &s->by_grid, s->sku, g->grid_id, &s->box, limit,
 							promise ? MayMatter : NULL, s, &r->cands, &r->ncands, &s->cap);
-			continue;
 		}
-		/* the dealers outside every grid, one by one */
-		O2oStockOpen(&s->by_dealer, false, r->snap);
-		for (int i = 0; i < g->ndealers; i++)
+		else
 		{
-			const DealerInfo *d = O2oGridDealer(g, i);
-			double		dist;
-			int32		avail;
+			/* the dealers outside every grid, one by one */
+			O2oStockOpen(&s->by_dealer, false, r->snap);
+			for (int i = 0; i < g->ndealers; i++)
+			{
+				const DealerInfo *d = O2oGridDealer(g, i);
+				double		dist;
+				int32		avail;
 
-			if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)
-				continue;
-			dist = O2oDealerDistance(o, d);
-			if (promise && !MayMatter(s, dist))
-				continue;
-			avail = O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
-			if (avail >= o->qty)
-				O2oAddCand(o, d, dist, avail, false, &r->cands, &r->ncands, &s->cap);
+				if (!O2oInBox(&s->box, d->lon, d->lat) || !d->active)
+					continue;
+				dist = O2oDealerDistance(o, d);
+				if (promise && !MayMatter(s, dist))
+					continue;
+				avail = O2oDealerAvailable(&s->by_dealer, s->sku, d->dealer_id);
+				if (avail >= o->qty)
+					O2oAddCand(o, d, dist, avail, false, &r->cands, &r->ncands, &s->cap);
+			}
 		}
+		if (promise)
+			RaiseBestOfOthers(s, first, gi + 1 < nnear ? near[gi + 1].min_m : INFINITY);
 	}
 	if (r->ncands - first > o2o_max_candidates)
 	{
 		/* the nearest max_candidates of them */
 		qsort(r->cands + first, r->ncands - first, sizeof(Cand), CandDistCmp);
 		r->ncands = first + o2o_max_candidates;
+		s->filtered = Min(s->filtered, r->ncands);
 	}
 }
 
@@ -368,9 +377,12 @@ ApplyFilters(Ranking *r, Search *s, int from)
  * nearest first, and every candidate read there stays in the ranking, so
  * the best score evaluated there is a floor for the winner's.  While it is
  * read, the candidates read so far that could beat the bound at distance_m
- * are evaluated to find out; other grids' candidates, which nearer ones may
- * yet displace, never count in the best.  Reading stops at the first
- * dealer that cannot matter: those after it are farther.
+ * are evaluated to find out.  Other grids' candidates count in the best
+ * only once nothing read later can displace them (RaiseBestOfOthers()).
+ * Reading stops at the first dealer that cannot matter: those after it are
+ * farther.  (A best that rises leaves out more; whatever was left out could
+ * not have beaten the final best either, and the candidate that holds it
+ * is kept.)
  */
 static bool
 MayMatter(void *arg, double distance_m)
@@ -409,6 +421,55 @@ RaiseBest(Search *s, double floor)
 			if (c->reason == REASON_NONE && !c->evaluated && c->bound > Max(s->best, floor)
 				&& (next == NULL || CandCmp(c, next) < 0))
 				next = c;
+		}
+		if (next == NULL)
+			return;
+		O2oEvaluate(&r->ev, next);
+		if (next->reason == REASON_NONE)
+			s->best = Max(s->best, next->score);
+	}
+}
+
+/* how many of the other grids' candidates (from position first on) are nearer than c */
+static int
+NearerOthers(Ranking *r, int first, const Cand *c)
+{
+	int			n = 0;
+
+	for (int i = first; i < r->ncands; i++)
+		if (CandDistCmp(&r->cands[i], c) < 0)
+			n++;
+	return n;
+}
+
+/*
+ * Promising, other grids: filter what the last grid read gave.  A candidate
+ * nearer than `below` (no grid not read yet has a dealer that near) with
+ * fewer than o2o_route.max_candidates found nearer stays among the nearest
+ * whatever is read later, so it may raise the best as those of the order's
+ * grid do: evaluate such candidates, the best by bound first, while one
+ * could score more than the best so far.
+ */
+static void
+RaiseBestOfOthers(Search *s, int first, double below)
+{
+	Ranking    *r = s->r;
+
+	ApplyFilters(r, s, s->filtered);
+	s->filtered = r->ncands;
+	for (;;)
+	{
+		Cand	   *next = NULL;
+
+		for (int i = first; i < r->ncands; i++)
+		{
+			Cand	   *c = &r->cands[i];
+
+			if (c->reason != REASON_NONE || c->evaluated || c->bound <= s->best || !(c->distance_m < below)
+				|| (next != NULL && CandCmp(c, next) >= 0)
+				|| NearerOthers(r, first, c) >= o2o_max_candidates)
+				continue;
+			next = c;
 		}
 		if (next == NULL)
 			return;
