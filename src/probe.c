@@ -22,6 +22,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -48,11 +49,27 @@ typedef struct O2oKeptProbe
 typedef struct KeptProbes
 {
 	MemoryContext cxt;
+	LocalTransactionId lxid;	/* the (sub)transaction of the call */
+	SubTransactionId subxid;
 	int			n;
 	O2oKeptProbe probes[KEPT_MAX];
 } KeptProbes;
 
 static KeptProbes *kept = NULL;
+
+/*
+ * The kept probes, if any, of the call running.  An error ends the call's
+ * memory context, and with it the pointer; should the context outlive an
+ * aborted (sub)transaction, whose end released the relations and scans,
+ * the probes are forgotten all the same.
+ */
+static inline KeptProbes *
+Kept(void)
+{
+	if (kept != NULL && (kept->lxid != MyProc->lxid || kept->subxid != GetCurrentSubTransactionId()))
+		kept = NULL;
+	return kept;
+}
 
 Snapshot
 NewStatementSnapshot(void)
@@ -144,7 +161,7 @@ void
 O2oProbeOpen(O2oProbe *p, const char *table, const char *index,
 			 const O2oProbeKey *keys, int nkeys, Snapshot snap)
 {
-	if (kept != NULL)
+	if (Kept() != NULL)
 	{
 		O2oKeptProbe *k;
 		MemoryContext old;
@@ -213,7 +230,7 @@ O2oProbeKeepBegin(void)
 	MemoryContext cxt;
 	MemoryContextCallback *cb;
 
-	if (kept != NULL)
+	if (Kept() != NULL)
 		return false;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "o2o kept probes", ALLOCSET_DEFAULT_SIZES);
 	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
@@ -222,6 +239,8 @@ O2oProbeKeepBegin(void)
 	MemoryContextRegisterResetCallback(cxt, cb);
 	kept = MemoryContextAllocZero(cxt, sizeof(KeptProbes));
 	kept->cxt = cxt;
+	kept->lxid = MyProc->lxid;
+	kept->subxid = GetCurrentSubTransactionId();
 	return true;
 }
 
