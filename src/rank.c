@@ -467,7 +467,7 @@ RaiseBestOfOthers(Search *s, int first, double below)
 
 			if (c->reason != REASON_NONE || c->evaluated || c->bound <= s->best || !(c->distance_m < below)
 				|| (next != NULL && CandCmp(c, next) >= 0)
-				|| NearerOthers(r, first, c) >= o2o_max_candidates)
+				|| (r->ncands - first > o2o_max_candidates && NearerOthers(r, first, c) >= o2o_max_candidates))
 				continue;
 			next = c;
 		}
