@@ -9,7 +9,11 @@
 #      (bench/baseline_promise.sql, which agrees with o2o_assign);
 #   c) a bulk promise of 20 SKUs to one address (o2o_promise_skus) against
 #      a single o2o_promise: what one call of each costs;
-#   d) for BI, o2o_promise_places over one point in every grid.
+#   d) for BI, o2o_promise_places over one point in every grid;
+#   e) what bounds a call per statement here: the same statement without the
+#      promise (the order's primary-key lookup) at 4 clients; and the cost in
+#      the server alone: 5,000 promises in one statement against 5,000
+#      o2o_assign calls in one statement (on a fresh copy).
 # Every pgbench run uses the extended protocol with prepared statements
 # (-M prepared), as a storefront's driver would.  Prints the figures and the
 # ratios measured in one run; the machines are shared and noisy, so only the
@@ -71,6 +75,10 @@ cat >"$TMP/bench_promise_bulk.pgbench" <<'PGB'
 SELECT p.* FROM o2o.orders o, bench_carts c, o2o_promise_skus(o.location, c.skus) p
  WHERE o.order_id = :id AND c.cart_id = :cart;
 PGB
+cat >"$TMP/bench_promise_floor.pgbench" <<'PGB'
+\set id random(1, 200000)
+SELECT o.sku, o.location, o.qty FROM o2o.orders o WHERE o.order_id = :id;
+PGB
 cat >"$TMP/bench_promise_assign.pgbench" <<'PGB'
 SELECT o2o_assign(nextval('bench_order_seq'));
 PGB
@@ -116,6 +124,24 @@ for clients in 1 4; do
 	echo "run assign $clients $tps $p50 $p99 $failed" >>"$OUT"
 	echo "  o2o_assign, $clients client(s): $tps calls/s, p50 $p50 ms, p99 $p99 ms; $failed failed"
 done
+read -r tps p50 p99 failed < <(pgbench_run floor4 "$TMP/bench_promise_floor.pgbench" $READ 4)
+echo "run floor 4 $tps $p50 $p99 $failed" >>"$OUT"
+echo "  the statement without the promise, 4 clients: $tps calls/s"
+
+# in the server alone: 5,000 calls in one statement (promises: best of 3; assignments: a fresh copy)
+q -F ' ' -d $READ >>"$OUT" <<'SQL'
+CREATE TEMP TABLE five AS SELECT * FROM o2o.orders ORDER BY order_id LIMIT 5000;
+CREATE FUNCTION pg_temp.ms(q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp(); BEGIN EXECUTE q; RETURN 1000 * extract(epoch FROM clock_timestamp() - t0); END $$;
+SELECT 'inserver_promise', least(pg_temp.ms(q), pg_temp.ms(q), pg_temp.ms(q))
+  FROM (SELECT 'SELECT count(p.deliverable) FROM five o, o2o_promise(o.sku, o.location, o.qty) p' AS q) x;
+SQL
+q -d postgres -c "DROP DATABASE IF EXISTS $RUN" -c "CREATE DATABASE $RUN TEMPLATE $DB"
+q -F ' ' -d $RUN >>"$OUT" <<'SQL'
+CREATE TEMP TABLE t AS SELECT clock_timestamp() AS t0;
+SELECT count(o2o_assign(order_id)) FROM (SELECT order_id FROM o2o.orders ORDER BY order_id LIMIT 5000) o \g /dev/null
+SELECT 'inserver_assign', 1000 * extract(epoch FROM clock_timestamp() - (SELECT t0 FROM t));
+SQL
 q -d postgres -c "DROP DATABASE IF EXISTS $RUN"
 
 # BI: one point inside every grid, one SKU, in one call; the share within 3 days by province
@@ -138,6 +164,8 @@ awk '
 	$1 == "answers" { n = $2; del = $3; cross = $4; in3 = $5 }
 	$1 == "run" { tps[$2 "/" $3] = $4; p50[$2 "/" $3] = $5 }
 	$1 == "places" { pn = $2; pms = $3; p3 = $4; prov = $5 }
+	$1 == "inserver_promise" { ip = $2 }
+	$1 == "inserver_assign" { ia = $2 }
 	END {
 		printf "%-58s %s SKUs, %s orders\n", "world", products, orders
 		printf "%-58s %d of %d deliverable, %d from a neighbouring grid, %d within 3 days\n",
@@ -154,6 +182,10 @@ awk '
 		printf "%-58s %11.1fx %11.1fx  (target <= 5x)\n", "one 20-SKU o2o_promise_skus call / one o2o_promise call",
 			tps["promise/1"] / tps["bulk/1"], tps["promise/4"] / tps["bulk/4"]
 		printf "%-58s %12.3f %12.3f\n", "p50 latency, ms: o2o_promise, 1 client / 4 clients", p50["promise/1"], p50["promise/4"]
+		printf "%-58s %25.0f  (o2o_promise reaches %.0f%% of it)\n", "the same statement without the promise, 4 clients",
+			tps["floor/4"], 100 * tps["promise/4"] / tps["floor/4"]
+		printf "%-58s %12.0f %12.0f  (%.1fx)\n", "in the server alone, calls/s: o2o_promise, o2o_assign",
+			5000 / (ip / 1000), 5000 / (ia / 1000), ia / ip
 		printf "%-58s %d points in %.0f ms (%.0f points/s); %d grids within 3 days, %d provinces\n",
 			"o2o_promise_places, one point per grid", pn, pms, pn / (pms / 1000), p3, prov
 	}' "$OUT"
