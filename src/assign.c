@@ -172,14 +172,21 @@ O2oAssign(int64 order_id, const AssignOptions *opts, bool *assigned)
 	/* placed with a checkout hold: it takes the hold's units and slot */
 	if (o.hold_id >= 0)
 	{
-		HoldOutcome h = O2oTakeHold(&o, !opts->nowait, &result);
+		char	   *why = NULL;
+		HoldOutcome h = O2oTakeHold(&o, !opts->nowait, &result, &why);
 
+		if (h == HOLD_MISMATCH)
+		{
+			/* in a batch: this order cannot be routed as placed; the others go on */
+			O2oWriteUnassignable(&o, why);
+			O2oAddEvent(&o, "unassignable", "unassignable", O2oUnassignableEventDetail(0, why));
+		}
 		if (h != HOLD_ENDED)
 		{
 			O2oDealerCacheUnpin();
 			SPI_finish();
 			*assigned = h == HOLD_TAKEN;
-			return result;
+			return h == HOLD_TAKEN ? result : -1;
 		}
 		/* the hold ended before the order came: route it as any other */
 	}

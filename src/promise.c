@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -246,7 +247,11 @@ o2o_promise_skus(PG_FUNCTION_ARGS)
 	bool		keep;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
+	{
+		/* no address or no lines: no rows, as a STRICT function would give */
+		InitMaterializedSRF(fcinfo, 0);
+		return (Datum) 0;
+	}
 	O2oPointArg(PG_GETARG_DATUM(0), "o2o_promise_skus", &lon, &lat);
 	n = ArrayArg(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, &skus, &sku_nulls);
 	if (!PG_ARGISNULL(2))
@@ -340,10 +345,10 @@ o2o_promise_places(PG_FUNCTION_ARGS)
 /* the hold row, inserted once the reservation is made */
 static void
 InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Datum detail,
-		   Interval *ttl)
+		   TimestampTz expires_at)
 {
 	Oid			types[15] = {INT8OID, INT4OID, TEXTOID, INT4OID, location_type, INT4OID, INT4OID,
-	INT4OID, DATEOID, DATEOID, BOOLOID, FLOAT8OID, FLOAT8OID, JSONBOID, INTERVALOID};
+	INT4OID, DATEOID, DATEOID, BOOLOID, FLOAT8OID, FLOAT8OID, JSONBOID, TIMESTAMPTZOID};
 	Datum		v[15];
 	char		n[15];
 	int			rc;
@@ -365,12 +370,12 @@ InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Dat
 	v[11] = Float8GetDatum(c->distance_m);
 	v[12] = Float8GetDatum(c->score);
 	v[13] = detail;
-	v[14] = IntervalPGetDatum(ttl);
+	v[14] = TimestampTzGetDatum(expires_at);
 	rc = SPI_execute_with_args("INSERT INTO o2o.hold (hold_id, region_id, sku, qty, location, grid_id, "
 								   "       dealer_id, installer_id, install_day, promised_date, same_grid, "
 								   "       distance_m, score, detail, expires_at) "
 								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-								   "        pg_catalog.now() OPERATOR(pg_catalog.+) $15)",
+								   "        $15)",
 								   15, types, v, n, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "writing the hold failed: %s", SPI_result_code_string(rc));
@@ -409,11 +414,14 @@ o2o_hold(PG_FUNCTION_ARGS)
 	int			win;
 	bool		busy = false;
 	int64		hold_id = -1;
-	int64		ttl_usecs;
+	TimestampTz now = GetCurrentTransactionStartTimestamp(),
+				expires_at;
 
 	O2oRequireWritable("o2o_hold()");
-	ttl_usecs = ttl->time + (int64) ttl->day * USECS_PER_DAY + (int64) ttl->month * DAYS_PER_MONTH * USECS_PER_DAY;
-	if (ttl_usecs <= 0 || ttl_usecs > HOLD_MAX_TTL_USECS)
+	/* the end as now() + ttl computes it (calendar months and days), at most a day away */
+	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+														 IntervalPGetDatum(ttl)));
+	if (expires_at <= now || expires_at - now > HOLD_MAX_TTL_USECS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("o2o_hold: ttl must be more than 0 and at most 1 day"),
@@ -435,7 +443,7 @@ o2o_hold(PG_FUNCTION_ARGS)
 
 		O2oScore(&o, c);
 		InsertHold(&o, c, location, get_fn_expr_argtype(fcinfo->flinfo, 1),
-				   O2oAssignmentDetail(&o, r.cands, r.ncands, win), ttl);
+				   O2oAssignmentDetail(&o, r.cands, r.ncands, win), expires_at);
 		hold_id = o.hold_id;
 	}
 	O2oDealerCacheUnpin();

@@ -275,12 +275,14 @@ static Oid	take_hold_ext = InvalidOid;
 
 /*
  * Assign a locked order to its checkout hold: o2o._hold_take() locks the
- * hold (or, not waiting, skips it when locked), checks that the order
- * matches it, and if it is still held turns its reservation and booking
- * into the order's assignment; an expired hold is released there.
+ * hold, and if it is still held checks that the order matches it and turns
+ * its reservation and booking into the order's assignment; an expired hold
+ * is released there.  Not waiting (o2o_assign_pending), a hold or stock row
+ * another transaction holds makes the order busy, and a mismatch is
+ * returned rather than raised.
  */
 HoldOutcome
-O2oTakeHold(const Order *o, bool wait, int32 *dealer)
+O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 {
 	Datum		args[6];
 	Oid			types[6] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID, BOOLOID};
@@ -291,7 +293,7 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer)
 
 	if (take_hold_plan == NULL || take_hold_ext != plans_for_ext)
 	{
-		SPIPlanPtr	p = SPI_prepare("SELECT outcome, dealer_id FROM o2o._hold_take($1, $2, $3, $4, $5, $6)",
+		SPIPlanPtr	p = SPI_prepare("SELECT outcome, dealer_id, reason FROM o2o._hold_take($1, $2, $3, $4, $5, $6)",
 									6, types);
 
 		if (p == NULL)
@@ -318,6 +320,11 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer)
 	{
 		*dealer = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		return HOLD_TAKEN;
+	}
+	if (strcmp(outcome, "mismatch") == 0)
+	{
+		*why = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		return HOLD_MISMATCH;
 	}
 	return strcmp(outcome, "busy") == 0 ? HOLD_BUSY : HOLD_ENDED;
 }

@@ -42,16 +42,18 @@ extern void O2oWriteUnassignable(const Order *o, const char *why);
 typedef enum HoldOutcome
 {
 	HOLD_TAKEN,					/* assigned to the hold's dealer, installer and day */
-	HOLD_BUSY,					/* another transaction holds it (only when not waiting) */
-	HOLD_ENDED					/* expired, released or taken before: route as usual */
+	HOLD_BUSY,					/* its rows are held by another transaction (only when not waiting) */
+	HOLD_ENDED,					/* expired, released, taken before or gone: route as usual */
+	HOLD_MISMATCH				/* held for another SKU, quantity or grid (only when not waiting) */
 } HoldOutcome;
 
 /*
  * Assign the order (locked) to its checkout hold, if the hold is still
- * held (o2o._hold_take); *dealer is the hold's dealer when taken.  Raises
- * O2012 when the order does not match its hold.
+ * held (o2o._hold_take); *dealer is the hold's dealer when taken.  When the
+ * order does not match a held hold: O2012 when waiting (o2o_assign), else
+ * HOLD_MISMATCH with why in *why (o2o_assign_pending goes on).
  */
-extern HoldOutcome O2oTakeHold(const Order *o, bool wait, int32 *dealer);
+extern HoldOutcome O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why);
 
 /* An event of the order. */
 extern void O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail);

@@ -44,9 +44,12 @@ COMMENT ON TABLE o2o.orders IS
 /*
  * End a hold that is still held: give its units and its slot back, with
  * the ledger's release entry.  Without wait, the stock row and the booking
- * are locked only if nobody holds them (SKIP LOCKED) and false is returned
- * otherwise: o2o_expire_holds never waits, so it deadlocks with nobody.
- * The caller holds the hold's row lock.
+ * are locked only if nobody holds them (NOWAIT, in a subtransaction that
+ * gives back what it took) and false is returned otherwise -- also when,
+ * under REPEATABLE READ, they changed after the snapshot: the sweep of
+ * expired holds never waits, so it deadlocks with nobody.  A stock row or
+ * booking that is gone has nothing to give back.  The caller holds the
+ * hold's row lock.
  */
 CREATE FUNCTION o2o._hold_end(h o2o.hold, new_state text, why text, wait boolean) RETURNS boolean
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -54,19 +57,32 @@ CREATE FUNCTION o2o._hold_end(h o2o.hold, new_state text, why text, wait boolean
 	AS $$
 BEGIN
 	IF NOT wait THEN
-		PERFORM 1 FROM o2o.stock s WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku
-		   FOR NO KEY UPDATE SKIP LOCKED;
-		IF NOT FOUND THEN
-			RETURN false;
-		END IF;
-		IF h.installer_id IS NOT NULL THEN
-			PERFORM 1 FROM o2o.installer_day b WHERE b.installer_id = h.installer_id AND b.day = h.install_day
-			   FOR NO KEY UPDATE SKIP LOCKED;
-			IF NOT FOUND THEN
-				RETURN false;
+		BEGIN
+			PERFORM 1 FROM o2o.stock s WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku
+			   FOR NO KEY UPDATE NOWAIT;
+			IF h.installer_id IS NOT NULL THEN
+				PERFORM 1 FROM o2o.installer_day b WHERE b.installer_id = h.installer_id AND b.day = h.install_day
+				   FOR NO KEY UPDATE NOWAIT;
 			END IF;
-		END IF;
+			PERFORM o2o._hold_give_back(h, new_state, why);
+		EXCEPTION WHEN lock_not_available OR serialization_failure THEN
+			RETURN false;
+		END;
+		RETURN true;
 	END IF;
+	PERFORM o2o._hold_give_back(h, new_state, why);
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION o2o._hold_end(o2o.hold, text, text, boolean) IS
+	'internal: give back a held hold''s units and slot (release entry in the ledger); without wait only if their rows are free now';
+
+/* the writes of ending a hold; its rows locked or waited for by the caller */
+CREATE FUNCTION o2o._hold_give_back(h o2o.hold, new_state text, why text) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
 	PERFORM o2o._ledger_note('release', why, NULL, NULL, h.hold_id);
 	UPDATE o2o.stock s SET reserved = s.reserved - h.qty, updated_at = now()
 	 WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku;
@@ -77,11 +93,10 @@ BEGIN
 	END IF;
 	UPDATE o2o.hold x SET state = new_state, ended_at = clock_timestamp(), end_reason = why
 	 WHERE x.hold_id = h.hold_id;
-	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION o2o._hold_end(o2o.hold, text, text, boolean) IS
-	'internal: give back a held hold''s units and slot (release entry in the ledger); without wait only if their rows are free now';
+COMMENT ON FUNCTION o2o._hold_give_back(o2o.hold, text, text) IS
+	'internal: the writes that end a hold: its units and slot back, the ledger''s release entry, its state';
 
 CREATE FUNCTION o2o._ledger_note(kind text, reason text, ref text, order_id bigint, hold_id bigint) RETURNS void
 	AS 'MODULE_PATHNAME', 'o2o_ledger_note'
@@ -90,15 +105,18 @@ COMMENT ON FUNCTION o2o._ledger_note(text, text, text, bigint, bigint) IS
 	'internal: what the caller''s next write of o2o.stock is, for the ledger, with the checkout hold it is for';
 
 /*
- * An order placed with a hold, locked by o2o_assign: check that it is the
- * order the hold was made for (same SKU, quantity and grid; else O2012),
- * then, if the hold is still held and not expired, turn its reservation
- * and booking into the order's assignment ('taken').  An expired hold is
- * released here; an ended one is left ('ended': route the order as any
- * other).  Without wait, a hold another transaction holds is 'busy'.
+ * An order placed with a hold, locked by o2o_assign.  A hold that is not
+ * held any more -- expired and released, taken, released, or gone -- is
+ * 'ended': the order is routed as any other.  A hold still held must be
+ * for this order (same SKU, quantity and grid; else O2012, or 'mismatch'
+ * without wait); if it expired, it is released here ('ended'); if not, its
+ * reservation and booking become the order's assignment ('taken').
+ * Without wait (o2o_assign_pending, which holds other orders' rows), a hold
+ * or stock row another transaction holds makes the order 'busy' rather
+ * than waited for.
  */
 CREATE FUNCTION o2o._hold_take(p_hold bigint, p_order bigint, p_sku text, p_qty int, p_grid int, p_wait boolean)
-	RETURNS TABLE (outcome text, dealer_id int)
+	RETURNS TABLE (outcome text, dealer_id int, reason text)
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -111,30 +129,42 @@ BEGIN
 	ELSE
 		SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = p_hold FOR UPDATE SKIP LOCKED;
 		IF NOT FOUND AND EXISTS (SELECT 1 FROM o2o.hold x WHERE x.hold_id = p_hold) THEN
-			RETURN QUERY SELECT 'busy', NULL::int;
+			RETURN QUERY SELECT 'busy', NULL::int, NULL::text;
 			RETURN;
 		END IF;
 	END IF;
-	IF h.hold_id IS NULL THEN
-		RAISE EXCEPTION 'unknown hold'
-			USING ERRCODE = 'O2012',
-				  DETAIL = format('Order %s names hold %s, and no row of o2o.hold has that hold_id.', p_order, p_hold);
+	IF h.hold_id IS NULL OR h.state <> 'held' THEN
+		RETURN QUERY SELECT 'ended', NULL::int, NULL::text;
+		RETURN;
 	END IF;
 	IF h.sku IS DISTINCT FROM p_sku OR h.qty IS DISTINCT FROM p_qty OR h.grid_id IS DISTINCT FROM p_grid THEN
+		why := format('order does not match its hold: order %s is %s x %s to grid %s; hold %s is %s x %s to grid %s',
+					  p_order, p_qty, p_sku, coalesce(p_grid::text, 'none'), p_hold, h.qty, h.sku, h.grid_id);
+		IF NOT p_wait THEN
+			RETURN QUERY SELECT 'mismatch', NULL::int, why;
+			RETURN;
+		END IF;
 		RAISE EXCEPTION 'order does not match its hold'
 			USING ERRCODE = 'O2012',
 				  DETAIL = format('Order %s is %s x %s to grid %s; hold %s is %s x %s to grid %s.',
 								  p_order, p_qty, p_sku, coalesce(p_grid::text, 'none'),
 								  p_hold, h.qty, h.sku, h.grid_id);
 	END IF;
-	IF h.state <> 'held' THEN
-		RETURN QUERY SELECT 'ended', NULL::int;
+	IF h.expires_at <= now() THEN
+		IF NOT o2o._hold_end(h, 'expired', 'hold expired', p_wait) THEN
+			RETURN QUERY SELECT 'busy', NULL::int, NULL::text;
+			RETURN;
+		END IF;
+		RETURN QUERY SELECT 'ended', NULL::int, NULL::text;
 		RETURN;
 	END IF;
-	IF h.expires_at <= now() THEN
-		PERFORM o2o._hold_end(h, 'expired', 'hold expired', true);
-		RETURN QUERY SELECT 'ended', NULL::int;
-		RETURN;
+	IF NOT p_wait THEN
+		BEGIN
+			PERFORM 1 FROM o2o.stock s WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku FOR NO KEY UPDATE NOWAIT;
+		EXCEPTION WHEN lock_not_available THEN
+			RETURN QUERY SELECT 'busy', NULL::int, NULL::text;
+			RETURN;
+		END;
 	END IF;
 
 	-- the hold's reservation becomes the order's, entry by entry
@@ -161,28 +191,38 @@ BEGIN
 	VALUES (p_order, 'assigned', 'assigned',
 			jsonb_build_object('dealer_id', h.dealer_id, 'installer_id', h.installer_id,
 							   'cross_grid', NOT h.same_grid, 'hold_id', h.hold_id));
-	RETURN QUERY SELECT 'taken', h.dealer_id;
+	RETURN QUERY SELECT 'taken', h.dealer_id, NULL::text;
 END
 $$;
 COMMENT ON FUNCTION o2o._hold_take(bigint, bigint, text, int, int, boolean) IS
 	'internal: o2o_assign of an order placed with a hold: take the hold''s reservation and slot if still held';
 
-/* Release up to max expired holds, never waiting for a row (see _hold_end). */
+/*
+ * Release up to max expired holds, each in a subtransaction that locks its
+ * rows without waiting (see _hold_end); a hold another transaction holds,
+ * or that changed after a REPEATABLE READ snapshot, is left for next time.
+ */
 CREATE FUNCTION o2o._expire_holds(max int) RETURNS int
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
+	id bigint;
 	h o2o.hold;
 	n int := 0;
 BEGIN
-	FOR h IN SELECT * FROM o2o.hold x WHERE x.state = 'held' AND x.expires_at <= now()
-			  ORDER BY x.expires_at, x.hold_id LIMIT max
-			  FOR UPDATE SKIP LOCKED
+	FOR id IN SELECT x.hold_id FROM o2o.hold x WHERE x.state = 'held' AND x.expires_at <= now()
+			   ORDER BY x.expires_at, x.hold_id LIMIT max
 	LOOP
-		IF o2o._hold_end(h, 'expired', 'hold expired', false) THEN
-			n := n + 1;
-		END IF;
+		BEGIN
+			SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = id AND x.state = 'held' AND x.expires_at <= now()
+			   FOR UPDATE NOWAIT;
+			IF FOUND AND o2o._hold_end(h, 'expired', 'hold expired', false) THEN
+				n := n + 1;
+			END IF;
+		EXCEPTION WHEN lock_not_available OR serialization_failure THEN
+			NULL;
+		END;
 	END LOOP;
 	RETURN n;
 END
