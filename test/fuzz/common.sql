@@ -70,7 +70,19 @@ INSERT INTO fuzz.entry VALUES
 	('dml', 4, 'o2o.installer DML', '{23514,23505,23503}', 1),
 	('dml', 5, 'o2o.installer_day DML', '{23514,23505,23503,O2004}', 1),
 	('dml', 6, 'o2o.order_event DML', '{O2002,23503}', 1),
-	('dml', 7, 'invariants, derived columns', '{}', 0);
+	('dml', 7, 'invariants, derived columns', '{}', 0),
+	-- the storefront (README "Storefront"): unknown SKU O2003; qty < 1 22023; a location as for o2o_grid_of
+	('promise', 1, 'o2o_promise', '{O2003,22023,22003}', 4),
+	-- qtys of another length 22023; a NULL line 22004; a multi-dimensional array 2202E
+	('promise', 2, 'o2o_promise_skus', '{O2003,22023,22003,22004,2202E}', 2),
+	('promise', 3, 'o2o_promise_places', '{O2003,22023,22003,2202E}', 2),
+	-- ttl not in (0, 1 day] 22023, now() + ttl out of range 22008
+	('promise', 4, 'o2o_hold', '{O2003,22023,22003,22008}', 2),
+	('promise', 5, 'o2o_release_hold', '{O2012}', 1),
+	('promise', 6, 'o2o_expire_holds', '{}', 1),
+	-- an order unlike the hold it names, still held: O2012
+	('promise', 7, 'o2o_assign (order with hold_id)', '{O2005,O2006,O2012}', 2),
+	('promise', 8, 'o2o.invariant_violations', '{}', 0);
 
 -- the calls made, per entry point (summed over batches)
 CREATE TABLE fuzz.tally (
@@ -391,6 +403,7 @@ BEGIN
 		WHEN 'price' THEN RETURN fuzz.price_step(seed, i, e);
 		WHEN 'life' THEN RETURN fuzz.life_step(seed, i, e);
 		WHEN 'dml' THEN RETURN fuzz.dml_step(seed, i, e);
+		WHEN 'promise' THEN RETURN fuzz.promise_step(seed, i, e);
 	END CASE;
 END
 $$;
@@ -416,6 +429,7 @@ BEGIN
 	CASE family
 		WHEN 'life' THEN PERFORM fuzz.life_begin();
 		WHEN 'dml' THEN PERFORM fuzz.life_begin();
+		WHEN 'promise' THEN PERFORM fuzz.life_begin();
 		ELSE NULL;
 	END CASE;
 END
@@ -430,6 +444,7 @@ BEGIN
 	CASE family
 		WHEN 'life' THEN PERFORM fuzz.life_end('life', 8, seed, i);
 		WHEN 'dml' THEN PERFORM fuzz.life_end('dml', 7, seed, i);
+		WHEN 'promise' THEN PERFORM fuzz.promise_end(seed, i);
 		ELSE NULL;
 	END CASE;
 END
