@@ -381,6 +381,23 @@ InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Dat
 		elog(ERROR, "writing the hold failed: %s", SPI_result_code_string(rc));
 }
 
+/*
+ * The delivery point as the hold stores it: a 2D point of SRID 4326 (a Z or
+ * M point the promise accepts would not fit o2o.hold.location), made by the
+ * geometry type's own input function.
+ */
+static Datum
+FlatPoint(Oid geometry_type, double lon, double lat)
+{
+	Oid			typinput,
+				typioparam;
+	char		buf[96];
+
+	getTypeInputInfo(geometry_type, &typinput, &typioparam);
+	snprintf(buf, sizeof(buf), "SRID=4326;POINT(%.17g %.17g)", lon, lat);
+	return OidInputFunctionCall(typinput, buf, typioparam, -1);
+}
+
 /* a new hold's id, from the hold table's sequence */
 static int64
 NextHoldId(void)
@@ -428,6 +445,7 @@ o2o_hold(PG_FUNCTION_ARGS)
 				 errdetail("ttl is %s.", DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(ttl))))));
 	O2oPointArg(location, "o2o_hold", &lon, &lat);
 	O2oLoadPlace(&o, sku, lon, lat, qty, false);
+	location = FlatPoint(get_fn_expr_argtype(fcinfo->flinfo, 1), lon, lat);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

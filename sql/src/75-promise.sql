@@ -211,6 +211,10 @@ DECLARE
 	h o2o.hold;
 	n int := 0;
 BEGIN
+	IF max < 0 THEN
+		RAISE EXCEPTION 'o2o_expire_holds: max must be 0 or more'
+			USING ERRCODE = '22023', DETAIL = format('max is %s.', max);
+	END IF;
 	FOR id IN SELECT x.hold_id FROM o2o.hold x WHERE x.state = 'held' AND x.expires_at <= now()
 			   ORDER BY x.expires_at, x.hold_id LIMIT max
 	LOOP

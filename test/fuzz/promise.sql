@@ -542,13 +542,17 @@ BEGIN
 			n := (SELECT count(*) FROM o2o.hold h WHERE h.hold_id = ANY (due) AND h.state = 'expired');
 			IF maxarg IS NULL THEN
 				why := CASE WHEN got_i IS NOT NULL OR n > 0 THEN 'a result for NULL' END;
-			ELSIF got_i IS DISTINCT FROM least(greatest(maxarg, 0), cardinality(due)) OR n <> got_i
+			ELSIF got_i IS DISTINCT FROM least(maxarg, cardinality(due)) OR n <> got_i
 				  OR (SELECT count(*) FROM o2o.hold h WHERE h.state = 'expired' AND h.ended_at >= t0) <> got_i THEN
 				why := format('returned %s, %s of %s due holds expired', got_i, n, cardinality(due));
 			END IF;
 		END IF;
-		RETURN ARRAY[fuzz.judge(6, 'promise', ms, sql, true, NULL, why IS NULL,
-								format('%s expired', least(greatest(maxarg, 0), cardinality(due))), coalesce(why, got_i::text), st, msg)];
+		-- max < 0: 22023
+		RETURN ARRAY[fuzz.judge(6, 'promise', ms, sql, maxarg IS NULL OR maxarg >= 0,
+								CASE WHEN maxarg < 0 THEN '{22023}'::text[] END, why IS NULL,
+								CASE WHEN maxarg < 0 THEN 'error 22023'
+									 ELSE format('%s expired', least(maxarg, cardinality(due))) END,
+								coalesce(why, got_i::text), st, msg)];
 	END IF;
 
 	-- e = 7: o2o_assign of an order placed with a hold_id

@@ -106,6 +106,7 @@ SELECT * FROM o2o_hold('FR-1', :west, 1, '1 month -29 days');
 BEGIN READ ONLY;
 SELECT o2o_hold('FR-1', :west);
 ROLLBACK;
+SELECT o2o_expire_holds(-1);
 \set VERBOSITY default
 SELECT * FROM o2o_promise('NOPE', :west);
 SELECT * FROM o2o_hold('FR-1', :west, 1, '-1 minute');
@@ -192,8 +193,9 @@ UPDATE o2o.hold SET expires_at = now() - interval '1 second' WHERE hold_id = 4;
 SELECT o2o_assign_pending(10);
 SELECT hold_id, state FROM o2o.hold WHERE hold_id = 4;
 SELECT installer_id, day - current_date AS day, booked FROM o2o.installer_day ORDER BY 1, 2;
--- a checkout abandoned: released at once
-SELECT o2o_hold('RH-1', :west) AS hold_id;
+-- a checkout abandoned: released at once (a point with Z, as the promise takes it)
+SELECT o2o_hold('RH-1', 'SRID=4326;POINT Z(109.8 30.5 12)') AS hold_id;
+SELECT ST_AsText(location) FROM o2o.hold WHERE hold_id = 5;
 SELECT o2o_release_hold(5) AS released, o2o_release_hold(5) AS again;
 \set VERBOSITY sqlstate
 SELECT o2o_release_hold(999);
