@@ -298,7 +298,8 @@ COMMENT ON FUNCTION o2o_expire_holds(int) IS
 /*
  * What must always hold between stock, bookings, assignments, holds and the
  * ledger; a row for each violation (none in a healthy database).  For DBAs
- * and monitoring: it reads every row of those tables.
+ * and monitoring: it reads every row of those tables, in aggregates joined
+ * by hash (a few seconds for the demo world's 200,000 orders).
  */
 CREATE VIEW o2o.invariant_violations AS
 SELECT 'reserved differs from active assignments and holds'::text AS invariant,
@@ -323,15 +324,15 @@ SELECT 'stock differs from its ledger', pg_catalog.format('dealer %s, sku %s', s
 UNION ALL
 SELECT 'booked differs from active assignments and holds',
 	   pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked::bigint,
-	   (SELECT pg_catalog.count(*) FROM o2o.assignment a
-		 WHERE a.installer_id = b.installer_id AND a.install_day = b.day AND a.state = 'active')
-	   + (SELECT pg_catalog.count(*) FROM o2o.hold h
-		   WHERE h.installer_id = b.installer_id AND h.install_day = b.day AND h.state = 'held')
+	   coalesce(a.n, 0) + coalesce(h.n, 0)
   FROM o2o.installer_day b
- WHERE b.booked <> (SELECT pg_catalog.count(*) FROM o2o.assignment a
-					 WHERE a.installer_id = b.installer_id AND a.install_day = b.day AND a.state = 'active')
-				   + (SELECT pg_catalog.count(*) FROM o2o.hold h
-					   WHERE h.installer_id = b.installer_id AND h.install_day = b.day AND h.state = 'held')
+  LEFT JOIN (SELECT x.installer_id, x.install_day, pg_catalog.count(*) AS n FROM o2o.assignment x
+			  WHERE x.state = 'active' AND x.installer_id IS NOT NULL GROUP BY 1, 2) a
+	   ON a.installer_id = b.installer_id AND a.install_day = b.day
+  LEFT JOIN (SELECT x.installer_id, x.install_day, pg_catalog.count(*) AS n FROM o2o.hold x
+			  WHERE x.state = 'held' AND x.installer_id IS NOT NULL GROUP BY 1, 2) h
+	   ON h.installer_id = b.installer_id AND h.install_day = b.day
+ WHERE b.booked <> coalesce(a.n, 0) + coalesce(h.n, 0)
 UNION ALL
 SELECT 'booked beyond capacity', pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked, i.daily_capacity
   FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
@@ -343,7 +344,7 @@ UNION ALL
 SELECT 'assigned without an active assignment, or the reverse', pg_catalog.format('order %s', o.order_id),
 	   (o.status = 'assigned')::int, 1 - (o.status = 'assigned')::int
   FROM o2o.orders o
- WHERE (o.status = 'assigned') <> EXISTS (SELECT 1 FROM o2o.assignment a
-										   WHERE a.order_id = o.order_id AND a.state = 'active');
+  LEFT JOIN (SELECT DISTINCT x.order_id FROM o2o.assignment x WHERE x.state = 'active') a USING (order_id)
+ WHERE (o.status = 'assigned') <> (a.order_id IS NOT NULL);
 COMMENT ON VIEW o2o.invariant_violations IS
 	'one row per broken invariant of stock, bookings, assignments, holds and the ledger; empty in a healthy database (reads every row: for checks, not dashboards)';
