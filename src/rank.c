@@ -398,38 +398,6 @@ MayMatter(void *arg, double distance_m)
 	return !(s->best > top);
 }
 
-/*
- * Promising: filter the candidates read since the last call, then evaluate
- * the best by bound while one could score more than both the best so far
- * and floor.  O2oSettle() does not evaluate them again.
- */
-static void
-RaiseBest(Search *s, double floor)
-{
-	Ranking    *r = s->r;
-
-	ApplyFilters(r, s, s->filtered);
-	s->filtered = r->ncands;
-	for (;;)
-	{
-		Cand	   *next = NULL;
-
-		for (int i = 0; i < r->ncands; i++)
-		{
-			Cand	   *c = &r->cands[i];
-
-			if (c->reason == REASON_NONE && !c->evaluated && c->bound > Max(s->best, floor)
-				&& (next == NULL || CandCmp(c, next) < 0))
-				next = c;
-		}
-		if (next == NULL)
-			return;
-		O2oEvaluate(&r->ev, next);
-		if (next->reason == REASON_NONE)
-			s->best = Max(s->best, next->score);
-	}
-}
-
 /* how many of the other grids' candidates (from position first on) are nearer than c */
 static int
 NearerOthers(Ranking *r, int first, const Cand *c)
@@ -443,15 +411,17 @@ NearerOthers(Ranking *r, int first, const Cand *c)
 }
 
 /*
- * Promising, other grids: filter what the last grid read gave.  A candidate
- * nearer than `below` (no grid not read yet has a dealer that near) with
- * fewer than o2o_route.max_candidates found nearer stays among the nearest
- * whatever is read later, so it may raise the best as those of the order's
- * grid do: evaluate such candidates, the best by bound first, while one
- * could score more than the best so far.
+ * Promising: filter the candidates read since the last call, then evaluate
+ * those of positions first on, the best by bound first, while one could
+ * score more than both the best so far and floor.  O2oSettle() does not
+ * evaluate them again.
+ *	- the order's grid (first 0, below infinite): every candidate read;
+ *	- other grids (others): only a candidate nearer than `below` (no grid not read yet
+ *	  has a dealer that near) with fewer than o2o_route.max_candidates found
+ *	  nearer, which stays among the nearest whatever is read later.
  */
 static void
-RaiseBestOfOthers(Search *s, int first, double below)
+RaiseBestFrom(Search *s, int first, double floor, double below, bool others)
 {
 	Ranking    *r = s->r;
 
@@ -461,13 +431,15 @@ RaiseBestOfOthers(Search *s, int first, double below)
 	{
 		Cand	   *next = NULL;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int i = first; i < r->ncands; i++)
 		{
 			Cand	   *c = &r->cands[i];
 
-			if (c->reason != REASON_NONE || c->evaluated || c->bound <= s->best || !(c->distance_m < below)
-				|| (next != NULL && CandCmp(c, next) >= 0)
-				|| (r->ncands - first > o2o_max_candidates && NearerOthers(r, first, c) >= o2o_max_candidates))
+			if (c->reason != REASON_NONE || c->evaluated || c->bound <= Max(s->best, floor)
+				|| !(c->distance_m < below) || (next != NULL && CandCmp(c, next) >= 0)
+				|| (others && r->ncands - first > o2o_max_candidates
+					&& NearerOthers(r, first, c) >= o2o_max_candidates))
 				continue;
 			next = c;
 		}
@@ -477,6 +449,20 @@ RaiseBestOfOthers(Search *s, int first, double below)
 		if (next->reason == REASON_NONE)
 			s->best = Max(s->best, next->score);
 	}
+}
+
+/* the order's grid */
+static void
+RaiseBest(Search *s, double floor)
+{
+	RaiseBestFrom(s, 0, floor, INFINITY, false);
+}
+
+/* the other grids' candidates, from position first on */
+static void
+RaiseBestOfOthers(Search *s, int first, double below)
+{
+	RaiseBestFrom(s, first, -INFINITY, below, true);
 }
 
 /* Explaining: evaluate every candidate that passed the filters */
