@@ -8,7 +8,7 @@ MODULE_big   = o2o_route
 OBJS         = src/o2o_route.o src/version.o src/guc.o src/geom.o src/gridindex.o src/grid.o \
 			   src/candidates.o src/score.o src/rank.o src/reserve.o src/explain.o src/assign.o \
 			   src/orderstate.o src/orient.o src/agg.o src/price.o src/cache.o src/dealercache.o src/probe.o \
-			   src/triggers.o src/shcache.o src/ledger.o src/promise.o
+			   src/triggers.o src/shcache.o src/ledger.o src/promise.o src/tracking.o
 
 # The install script of the current version is built from one hand-written
 # source, split by concern (sql/src/NN-*.sql, joined in name order).  Beside

@@ -22,6 +22,7 @@
 #include "utils/snapmgr.h"
 
 #include "candidates.h"
+#include "tracking.h"
 #include "dealercache.h"
 #include "geom.h"
 #include "grid.h"
@@ -326,6 +327,7 @@ O2oAddCand(const Order *o, const DealerInfo *d, double distance_m, int32 availab
 	c->same_grid = same_grid;
 	c->installer_id = -1;
 	c->day_index = -1;
+	c->window = O2O_WIN_DAY;
 	TIMESTAMP_NOBEGIN(c->counted_at);
 }
 

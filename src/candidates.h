@@ -85,11 +85,13 @@ typedef struct Cand
 	int32	   *inst_cap;
 	int32	  **inst_booked;	/* per day of the horizon */
 	int32	   *inst_first_free;	/* day index, or -1 */
+	int8	  **inst_window;	/* per day: the first window with room, or -1 */
 	double	   *inst_load;
 	double		dealer_load;
 	/* the result */
 	int32		installer_id;	/* -1: none needed or none found */
 	int32		day_index;		/* of install_day, from the start day */
+	int32		window;			/* O2oWindow of the job: O2O_WIN_DAY without installer */
 	double		load;
 	double		s_distance,
 				s_stock,

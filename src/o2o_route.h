@@ -30,5 +30,6 @@
 #define ERRCODE_O2O_NO_COMMISSION_RULE	MAKE_SQLSTATE('O','2','0','1','0')	/* no commission rule in force (raised in SQL) */
 #define ERRCODE_O2O_SYNC_REFUSED		MAKE_SQLSTATE('O','2','0','1','1')	/* an all-or-nothing stock sync with a bad row (raised in SQL) */
 #define ERRCODE_O2O_HOLD_MISMATCH		MAKE_SQLSTATE('O','2','0','1','2')	/* unknown hold, or an order unlike its hold (raised in SQL) */
+#define ERRCODE_O2O_NO_SLOT				MAKE_SQLSTATE('O','2','0','1','3')	/* no installer free on the day and window asked (raised in SQL) */
 
 #endif							/* O2O_ROUTE_H */

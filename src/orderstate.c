@@ -36,6 +36,7 @@ static const struct
 	[O2O_STEP_CANCEL] = {"o2o_cancel", BIT(O2O_PENDING) | BIT(O2O_UNASSIGNABLE) | BIT(O2O_ASSIGNED), O2O_CANCELLED},
 	[O2O_STEP_COMPLETE] = {"o2o_complete", BIT(O2O_ASSIGNED), O2O_COMPLETED},
 	[O2O_STEP_SHORTFALL] = {"o2o_stock_sync", BIT(O2O_ASSIGNED), O2O_PENDING},
+	[O2O_STEP_JEOPARDY] = {"o2o_jeopardy", BIT(O2O_ASSIGNED), O2O_PENDING},
 };
 
 O2oOrderStatus
@@ -93,6 +94,12 @@ RefuseStep(int64 order_id, O2oOrderStatus status, O2oOrderStep step)
 					(errcode(ERRCODE_O2O_WRONG_STATE),
 					 errmsg("order %lld is %s, not assigned", id, st),
 					 errdetail("Only an assigned order can lose its reservation to a stock count.")));
+			break;
+		case O2O_STEP_JEOPARDY:
+			ereport(ERROR,
+					(errcode(ERRCODE_O2O_WRONG_STATE),
+					 errmsg("order %lld is %s, not assigned", id, st),
+					 errdetail("Only an assigned order can lose its slot.")));
 			break;
 		case O2O_NSTEPS:
 			break;

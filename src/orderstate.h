@@ -25,6 +25,7 @@ typedef enum O2oOrderStep
 	O2O_STEP_CANCEL,			/* o2o_cancel */
 	O2O_STEP_COMPLETE,			/* o2o_complete */
 	O2O_STEP_SHORTFALL,			/* o2o_stock_sync: a count below reservations releases it */
+	O2O_STEP_JEOPARDY,			/* its slot is gone (dealer closed, installer cut): re-routed */
 	O2O_NSTEPS
 } O2oOrderStep;
 

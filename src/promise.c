@@ -44,6 +44,7 @@
 #include "rank.h"
 #include "reserve.h"
 #include "score.h"
+#include "tracking.h"
 
 PG_FUNCTION_INFO_V1(o2o_promise);
 PG_FUNCTION_INFO_V1(o2o_promise_skus);
@@ -66,10 +67,16 @@ typedef struct Promise
 	int32		dealer_id;
 	double		distance_m;
 	char	   *reason;			/* when not deliverable */
+	O2oWindow	window;			/* of the promised date */
 } Promise;
 
-/* the promise's columns, in the order of every form's result */
-#define PROMISE_NCOLS 7
+/*
+ * the promise's columns, in the order of every form's result; a result
+ * type of 0.8.0 (before ALTER EXTENSION ... UPDATE) has no window: the
+ * tuple is formed with the columns the type has
+ */
+#define PROMISE_NCOLS 8
+#define PROMISE_REASON 6
 
 /*
  * What o2o_assign would do for this order now, without doing it.  Outside
@@ -94,6 +101,7 @@ MakePromise(Order *o, Promise *p)
 		p->same_grid = c->same_grid;
 		p->dealer_id = c->dealer_id;
 		p->distance_m = c->distance_m;
+		p->window = (O2oWindow) c->window;
 	}
 	else
 		p->reason = O2oExplainUnassignable(o, NULL);
@@ -110,11 +118,12 @@ PromiseValues(const Promise *p, Datum *values, bool *nulls)
 	values[4] = Int32GetDatum(p->dealer_id);
 	values[5] = Float8GetDatum(p->distance_m);
 	values[6] = p->reason != NULL ? CStringGetTextDatum(p->reason) : (Datum) 0;
+	values[7] = p->deliverable ? CStringGetTextDatum(O2oWindowName(p->window)) : (Datum) 0;
 	for (int i = 0; i < PROMISE_NCOLS; i++)
 		nulls[i] = !p->deliverable;
 	nulls[0] = false;
 	nulls[2] = p->grid_id < 0;
-	nulls[6] = p->reason == NULL;
+	nulls[PROMISE_REASON] = p->reason == NULL;
 }
 
 /*
@@ -134,8 +143,8 @@ PromiseFor(MemoryContext work, const char *sku, double lon, double lat, int32 qt
 	MemoryContextSwitchTo(old);
 	PromiseValues(&p, values, nulls);
 	/* the reason is copied out of the work context */
-	if (!nulls[PROMISE_NCOLS - 1])
-		values[PROMISE_NCOLS - 1] = PointerGetDatum(DatumGetTextPCopy(values[PROMISE_NCOLS - 1]));
+	if (!nulls[PROMISE_REASON])
+		values[PROMISE_REASON] = PointerGetDatum(DatumGetTextPCopy(values[PROMISE_REASON]));
 	MemoryContextReset(work);
 }
 
@@ -347,10 +356,10 @@ static void
 InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Datum detail,
 		   TimestampTz expires_at)
 {
-	Oid			types[15] = {INT8OID, INT4OID, TEXTOID, INT4OID, location_type, INT4OID, INT4OID,
-	INT4OID, DATEOID, DATEOID, BOOLOID, FLOAT8OID, FLOAT8OID, JSONBOID, TIMESTAMPTZOID};
-	Datum		v[15];
-	char		n[15];
+	Oid			types[16] = {INT8OID, INT4OID, TEXTOID, INT4OID, location_type, INT4OID, INT4OID,
+	INT4OID, DATEOID, DATEOID, BOOLOID, FLOAT8OID, FLOAT8OID, JSONBOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		v[16];
+	char		n[16];
 	int			rc;
 
 	memset(n, ' ', sizeof(n));
@@ -371,12 +380,19 @@ InsertHold(const Order *o, const Cand *c, Datum location, Oid location_type, Dat
 	v[12] = Float8GetDatum(c->score);
 	v[13] = detail;
 	v[14] = TimestampTzGetDatum(expires_at);
-	rc = SPI_execute_with_args("INSERT INTO o2o.hold (hold_id, region_id, sku, qty, location, grid_id, "
-								   "       dealer_id, installer_id, install_day, promised_date, same_grid, "
-								   "       distance_m, score, detail, expires_at) "
-								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-								   "        $15)",
-								   15, types, v, n, false, 0);
+	v[15] = CStringGetTextDatum(O2oWindowName((O2oWindow) c->window));
+	rc = SPI_execute_with_args(O2oBooksWindows()
+							   ? "INSERT INTO o2o.hold (hold_id, region_id, sku, qty, location, grid_id, "
+							   "       dealer_id, installer_id, install_day, promised_date, same_grid, "
+							   "       distance_m, score, detail, expires_at, install_window) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+							   "        $15, $16)"
+							   : "INSERT INTO o2o.hold (hold_id, region_id, sku, qty, location, grid_id, "
+							   "       dealer_id, installer_id, install_day, promised_date, same_grid, "
+							   "       distance_m, score, detail, expires_at) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+							   "        $15)",
+							   O2oBooksWindows() ? 16 : 15, types, v, n, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "writing the hold failed: %s", SPI_result_code_string(rc));
 }

@@ -33,11 +33,14 @@
 #include "rank.h"
 #include "reserve.h"
 #include "score.h"
+#include "tracking.h"
 
 /* the statements of the writes, prepared once per backend */
 typedef struct Plans
 {
 	SPIPlanPtr	reserve;
+	SPIPlanPtr	dealer_open;
+	SPIPlanPtr	installer_open;
 	SPIPlanPtr	book;
 	SPIPlanPtr	insert_assignment;
 	SPIPlanPtr	update_order;
@@ -48,6 +51,7 @@ typedef struct Plans
 static Plans plans;
 static Oid	plans_for_ext = InvalidOid;	/* the o2o_route pg_extension oid */
 static bool plans_with_safety;	/* o2o.stock has safety (0.7.0 on) */
+static bool plans_with_windows;	/* bookings per time window (0.9.0 on) */
 
 /*
  * Prepare a statement for the life of the backend, with its generic plan
@@ -84,10 +88,12 @@ O2oPreparePlans(void)
 	bool		safety;
 	int			guc_level;
 	Oid			t_reserve[3] = {INT4OID, TEXTOID, INT4OID};
-	Oid			t_book[4] = {INT4OID, DATEOID, INT4OID, INT4OID};
-	Oid			t_ins[11] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
-	JSONBOID, DATEOID, INT4OID, INT4OID};
-	Oid			t_upd[4] = {INT8OID, INT4OID, INT4OID, DATEOID};
+	Oid			t_book[5] = {INT4OID, DATEOID, INT4OID, INT4OID, INT4OID};
+	Oid			t_ins[12] = {INT8OID, INT4OID, INT4OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
+	JSONBOID, DATEOID, INT4OID, INT4OID, TEXTOID};
+	Oid			t_upd[5] = {INT8OID, INT4OID, INT4OID, DATEOID, TEXTOID};
+	Oid			t_key[1] = {INT4OID};
+	bool		windows;
 	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
 
@@ -96,14 +102,16 @@ O2oPreparePlans(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", O2O_EXTENSION_NAME)));
 	/*
-	 * Once the plans guard safety stock they stay valid (the column goes only
-	 * with the extension); before that, look again for it after each call,
-	 * as ALTER EXTENSION ... UPDATE adds it.
+	 * Once the plans book per time window they stay valid (the columns go
+	 * only with the extension); before that, look again for them after each
+	 * call, as ALTER EXTENSION ... UPDATE adds them (safety stock in 0.7.0,
+	 * windows in 0.9.0).
 	 */
-	if (ext == plans_for_ext && plans_with_safety)
+	if (ext == plans_for_ext && plans_with_windows)
 		return;
 	safety = get_attnum(get_relname_relid("stock", get_namespace_oid("o2o", false)), "safety") != InvalidAttrNumber;
-	if (ext == plans_for_ext && !safety)
+	windows = get_attnum(get_relname_relid("installer_day", get_namespace_oid("o2o", false)), "morning") != InvalidAttrNumber;
+	if (ext == plans_for_ext && safety == plans_with_safety && windows == plans_with_windows)
 		return;
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
@@ -121,22 +129,54 @@ O2oPreparePlans(void)
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved - safety >= $3"
 							: "UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
-	plans.book = Prepare(
-						 "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
+	/*
+	 * A dealer closed, or an installer deactivated or cut, changes its row
+	 * under a lock these share locks wait for, and it moves the jobs it
+	 * finds (o2o._jeopardy): a booking either waits for that change and
+	 * sees it, or is seen by it.  The booking guards the window it takes:
+	 * each window takes its share of the capacity (tracking.h).
+	 */
+	plans.dealer_open = Prepare("SELECT 1 FROM o2o.dealer WHERE dealer_id = $1 AND active FOR SHARE", 1, t_key);
+	plans.installer_open = Prepare("SELECT daily_capacity FROM o2o.installer "
+								   " WHERE installer_id = $1 AND active FOR SHARE", 1, t_key);
+	plans.book = Prepare(windows
+						 ? "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id, "
+						 "       morning, afternoon, evening) "
+						 "VALUES ($1, $2, 1, $4, ($5 = 0)::int, ($5 = 1)::int, ($5 = 2)::int) "
+						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1, "
+						 "       morning = b.morning + ($5 = 0)::int, afternoon = b.afternoon + ($5 = 1)::int, "
+						 "       evening = b.evening + ($5 = 2)::int "
+						 " WHERE b.booked < $3 AND CASE $5 WHEN 0 THEN b.morning < ($3 + 2) / 3 "
+						 "       WHEN 1 THEN b.afternoon < ($3 + 1) / 3 ELSE b.evening < $3 / 3 END "
+						 "RETURNING booked"
+						 : "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
 						 "VALUES ($1, $2, 1, $4) "
 						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1 "
-						 " WHERE b.booked < $3 RETURNING booked", 4, t_book);
-	plans.insert_assignment = Prepare(
-									  "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
+						 " WHERE b.booked < $3 RETURNING booked", 5, t_book);
+	plans.insert_assignment = Prepare(windows
+									  ? "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
+									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id, "
+									  "       install_window) "
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+									  : "INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, "
 									  "       cross_grid, distance_m, score, detail, install_day, qty, region_id) "
 									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-									  11, t_ins);
-	plans.update_order = Prepare(
-								 "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
+									  12, t_ins);
+	/* the first promise made to the buyer stays, to tell whether it was kept */
+	plans.update_order = Prepare(windows
+								 ? "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
+								 "       grid_id = $2, region_id = $3, promised_date = $4, promised_window = $5, "
+								 "       first_promised_date = coalesce(first_promised_date, $4), "
+								 "       first_promised_window = coalesce(first_promised_window, $5) "
+								 " WHERE order_id = $1"
+								 : "UPDATE o2o.orders SET status = 'assigned', status_reason = NULL, "
 								 "       grid_id = $2, region_id = $3, promised_date = $4 "
-								 " WHERE order_id = $1", 4, t_upd);
-	plans.unassignable = Prepare(
-								 "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
+								 " WHERE order_id = $1", 5, t_upd);
+	plans.unassignable = Prepare(windows
+								 ? "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
+								 "       grid_id = $2, region_id = $3, promised_date = NULL, promised_window = NULL "
+								 " WHERE order_id = $1"
+								 : "UPDATE o2o.orders SET status = 'unassignable', status_reason = $4, "
 								 "       grid_id = $2, region_id = $3, promised_date = NULL "
 								 " WHERE order_id = $1", 4, t_unas);
 	plans.event = Prepare(
@@ -145,6 +185,7 @@ O2oPreparePlans(void)
 	AtEOXact_GUC(true, guc_level);
 	plans_for_ext = ext;
 	plans_with_safety = safety;
+	plans_with_windows = windows;
 }
 
 /*
@@ -165,7 +206,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		Datum		args[4];
+		Datum		args[5];
 		int			rc;
 		int			guc_level = 0;
 
@@ -186,18 +227,26 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 									 GUC_ACTION_SAVE, true, 0, false);
 		}
 
+		/* a dealer closed meanwhile: the candidate is gone (see O2oPreparePlans) */
 		args[0] = Int32GetDatum(c->dealer_id);
+		rc = SPI_execute_plan(plans.dealer_open, args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "locking the dealer failed: %s", SPI_result_code_string(rc));
+		ok = SPI_processed == 1;
 		args[1] = CStringGetTextDatum(o->sku);
 		args[2] = Int32GetDatum(o->qty);
-		/* the ledger's entry of this reservation (ledger.c) */
-		O2oLedgerNoteSet(LEDGER_RESERVE, o->for_hold ? "checkout hold" : NULL, NULL, o->order_id);
-		if (o->for_hold)
-			O2oLedgerNoteHold(o->hold_id);
-		rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
-		O2oLedgerNoteClear();
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
-		ok = SPI_processed == 1;
+		if (ok)
+		{
+			/* the ledger's entry of this reservation (ledger.c) */
+			O2oLedgerNoteSet(LEDGER_RESERVE, o->for_hold ? "checkout hold" : NULL, NULL, o->order_id);
+			if (o->for_hold)
+				O2oLedgerNoteHold(o->hold_id);
+			rc = SPI_execute_plan(plans.reserve, args, NULL, false, 0);
+			O2oLedgerNoteClear();
+			if (rc != SPI_OK_UPDATE)
+				elog(ERROR, "reserving stock failed: %s", SPI_result_code_string(rc));
+			ok = SPI_processed == 1;
+		}
 		if (ok && o->needs_install)
 		{
 			ok = false;
@@ -205,19 +254,38 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 			while (!ok && c->installer_id >= 0)
 			{
 				int			k;
+				int32		cap = 0;
 
 				for (k = 0; k < c->ninst; k++)
 					if (c->inst_id[k] == c->installer_id)
 						break;
+				/* the installer's capacity now, under a share lock (see O2oPreparePlans) */
 				args[0] = Int32GetDatum(c->installer_id);
-				args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
-				args[2] = Int32GetDatum(c->inst_cap[k]);
-				args[3] = Int32GetDatum(c->region_id);
-				rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
-				if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
-					elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
+				rc = SPI_execute_plan(plans.installer_open, args, NULL, false, 0);
+				if (rc != SPI_OK_SELECT)
+					elog(ERROR, "locking the installer failed: %s", SPI_result_code_string(rc));
 				if (SPI_processed == 1)
+				{
+					bool		isnull;
+
+					cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+					args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
+					args[2] = Int32GetDatum(cap);
+					args[3] = Int32GetDatum(c->region_id);
+					args[4] = Int32GetDatum(c->window);
+					rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
+					if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
+						elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
+				}
+				if (cap > 0 && SPI_processed == 1)
 					ok = true;
+				else if (cap == 0)
+				{
+					/* deactivated meanwhile: none of its days */
+					c->inst_first_free[k] = -1;
+					c->installer_id = -1;
+					O2oPickInstaller(c);
+				}
 				else
 				{
 					/* taken meanwhile: this day is full for this installer */
@@ -225,7 +293,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 					c->inst_first_free[k] = -1;
 					for (int di = c->day_index + 1;
 						 di < O2oStartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
-						if (c->inst_booked[k][di] < c->inst_cap[k])
+						if (c->inst_booked[k][di] < c->inst_cap[k] && c->inst_window[k][di] >= 0)
 						{
 							c->inst_first_free[k] = di;
 							break;
@@ -329,6 +397,13 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 	return strcmp(outcome, "busy") == 0 ? HOLD_BUSY : HOLD_ENDED;
 }
 
+/* whether bookings are kept per time window (0.9.0 on); after O2oPreparePlans() */
+bool
+O2oBooksWindows(void)
+{
+	return plans_with_windows;
+}
+
 /* an event of the order, with its jsonb detail */
 void
 O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail)
@@ -369,9 +444,9 @@ O2oChoose(Ranking *r, const AssignOptions *opts, bool *saw_busy)
 void
 O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
 {
-	Datum		args[11];
-	bool		isnull_arg[11] = {0};
-	char		nulls[11];
+	Datum		args[12];
+	bool		isnull_arg[12] = {0};
+	char		nulls[12];
 	int			rc;
 	DateADT		promised = O2oPromisedDate(o, c);
 
@@ -388,7 +463,8 @@ O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
 	isnull_arg[8] = c->installer_id < 0;
 	args[9] = Int32GetDatum(o->qty);
 	args[10] = Int32GetDatum(c->region_id);
-	for (int i = 0; i < 11; i++)
+	args[11] = CStringGetTextDatum(O2oWindowName((O2oWindow) c->window));
+	for (int i = 0; i < 12; i++)
 		nulls[i] = isnull_arg[i] ? 'n' : ' ';
 	rc = SPI_execute_plan(plans.insert_assignment, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -397,6 +473,7 @@ O2oWriteAssignment(const Order *o, const Cand *c, Datum detail)
 	args[1] = Int32GetDatum(o->grid_id);
 	args[2] = Int32GetDatum(o->region_id);
 	args[3] = DateADTGetDatum(promised);
+	args[4] = args[11];
 	rc = SPI_execute_plan(plans.update_order, args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "updating the order failed: %s", SPI_result_code_string(rc));

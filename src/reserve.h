@@ -58,4 +58,7 @@ extern HoldOutcome O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **
 /* An event of the order. */
 extern void O2oAddEvent(const Order *o, const char *event, const char *status, Datum detail);
 
+/* Whether bookings are kept per time window (0.9.0 on); after O2oPreparePlans(). */
+extern bool O2oBooksWindows(void);
+
 #endif							/* O2O_RESERVE_H */

@@ -19,6 +19,7 @@
 #include "guc.h"
 #include "probe.h"
 #include "score.h"
+#include "tracking.h"
 
 /* one window for every candidate of the order: from the earliest start day */
 void
@@ -66,11 +67,15 @@ LoadInstallers(Evaluator *ev, Cand *c)
 		c->inst_booked = palloc(d->ninst * sizeof(int32 *));
 		c->inst_first_free = palloc(d->ninst * sizeof(int32));
 		c->inst_load = palloc(d->ninst * sizeof(double));
+		c->inst_window = palloc(d->ninst * sizeof(int8 *));
 		if (!ev->bookings_open)
 		{
 			O2oProbeOpen(&ev->bookings, "installer_day", "installer_day_pkey", keys, 3, ev->snap);
 			ev->a_day = O2oProbeAttnum(&ev->bookings, "day");
 			ev->a_booked = O2oProbeAttnum(&ev->bookings, "booked");
+			/* the jobs per window (0.9.0 on; before the update, none) */
+			for (int w = 0; w < O2O_NJOB_WINDOWS; w++)
+				ev->a_win[w] = O2oProbeAttnumIf(&ev->bookings, O2oWindowName((O2oWindow) w));
 			ev->bookings_open = true;
 		}
 	}
@@ -78,6 +83,7 @@ LoadInstallers(Evaluator *ev, Cand *c)
 	{
 		const InstallerInfo *inst = O2oDealerInstaller(d, i);
 		int32	   *booked = palloc0(window * sizeof(int32));
+		int8	   *first_window = palloc0(window * sizeof(int8));
 		double		inst_booked = 0;
 		Datum		v[3] = {Int32GetDatum(inst->installer_id), DateADTGetDatum(ev->start),
 		DateADTGetDatum(ev->start + window)};
@@ -90,7 +96,15 @@ LoadInstallers(Evaluator *ev, Cand *c)
 			int32		b = DatumGetInt32(O2oProbeGet(&ev->bookings, ev->a_booked, &isnull));
 
 			if (di >= 0 && di < window)
+			{
+				int			per_window[O2O_NJOB_WINDOWS] = {0};
+
 				booked[di] = b;
+				for (int w = 0; w < O2O_NJOB_WINDOWS; w++)
+					if (ev->a_win[w] != InvalidAttrNumber)
+						per_window[w] = DatumGetInt32(O2oProbeGet(&ev->bookings, ev->a_win[w], &isnull));
+				first_window[di] = (int8) O2oFirstFreeWindow(inst->capacity, per_window);
+			}
 			inst_booked += b;
 		}
 		cap_total += (double) inst->capacity * window;
@@ -102,6 +116,7 @@ LoadInstallers(Evaluator *ev, Cand *c)
 			c->inst_id[k] = inst->installer_id;
 			c->inst_cap[k] = inst->capacity;
 			c->inst_booked[k] = booked;
+			c->inst_window[k] = first_window;
 			c->inst_first_free[k] = -1;
 			c->inst_load[k] = Min(1.0, inst_booked / ((double) inst->capacity * window));
 		}
@@ -133,6 +148,7 @@ O2oPickInstaller(Cand *c)
 	{
 		c->installer_id = c->inst_id[best];
 		c->day_index = c->inst_first_free[best];
+		c->window = c->inst_window[best][c->day_index];
 	}
 }
 
@@ -227,7 +243,7 @@ O2oEvaluate(Evaluator *ev, Cand *c)
 			int			f = -1;
 
 			for (int di = offset; di < offset + horizon; di++)
-				if (c->inst_booked[k][di] < c->inst_cap[k])
+				if (c->inst_booked[k][di] < c->inst_cap[k] && c->inst_window[k][di] >= 0)
 				{
 					f = di;
 					break;

@@ -27,7 +27,8 @@ typedef struct Evaluator
 	O2oProbe	bookings;
 	bool		bookings_open;
 	AttrNumber	a_day,
-				a_booked;
+				a_booked,
+				a_win[3];		/* jobs per window: morning, afternoon, evening */
 } Evaluator;
 
 /*

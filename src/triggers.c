@@ -287,23 +287,66 @@ o2o_stock_derive(PG_FUNCTION_ARGS)
 	return FromDealer(fcinfo, "o2o._stock_derive", 2);
 }
 
-/* o2o._event_derive(): region_id of an order event is its order's */
+/*
+ * The next number of an order's timeline: one more than its last event's.
+ * Every writer of events holds the order's row lock, so that two
+ * transactions never number the same order at once; the latest snapshot
+ * sees the last event also under REPEATABLE READ, where the transaction's
+ * own would miss one committed since it began.
+ */
+static int32
+NextEventSeq(Datum order_id)
+{
+	O2oProbeKey pk = {"order_id", 1, BTEqualStrategyNumber, F_INT8EQ};
+	Snapshot	snap;
+	O2oProbe	p;
+	AttrNumber	a_seq;
+	int32		last = 0;
+
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	O2oProbeOpen(&p, "order_event", "order_event_seq_key", &pk, 1, snap);
+	a_seq = O2oProbeAttnum(&p, "seq");
+	O2oProbeStart(&p, &order_id);
+	while (O2oProbeNext(&p))
+	{
+		bool		isnull;
+		Datum		v = O2oProbeGet(&p, a_seq, &isnull);
+
+		if (!isnull)
+			last = Max(last, DatumGetInt32(v));
+	}
+	O2oProbeClose(&p);
+	UnregisterSnapshot(snap);
+	return last + 1;
+}
+
+/*
+ * o2o._event_derive(): region_id of an order event is its order's; seq
+ * (0.9.0 on) the next of the order's timeline
+ */
 Datum
 o2o_event_derive(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = RowTrigger(fcinfo, "o2o._event_derive");
-	static const char *const cols[1] = {"region_id"};
+	static const char *const cols[2] = {"region_id", "seq"};
 	Datum		order_id,
-				v[1];
+				v[2];
 	bool		isnull,
-				nulls[1];
+				nulls[2] = {true, true};
+	int			n = SPI_fnumber(RelationGetDescr(td->tg_relation), "seq") > 0 ? 2 : 1;
 
 	order_id = ColValue(td, "order_id", &isnull);
-	if (isnull)
-		nulls[0] = true;
-	else
+	if (!isnull)
+	{
 		(void) ReadByKey("orders", "orders_pkey", "order_id", F_INT8EQ, order_id, 1, cols, v, nulls);
-	return SetCols(td, 1, cols, v, nulls);
+		if (n == 2)
+		{
+			v[1] = Int32GetDatum(NextEventSeq(order_id));
+			nulls[1] = false;
+		}
+	}
+	return SetCols(td, n, cols, v, nulls);
 }
 
 /*
@@ -328,8 +371,18 @@ o2o_installer_day_check(PG_FUNCTION_ARGS)
 	if (!isnull && ReadByKey("installer", "installer_pkey", "installer_id", F_INT4EQ, installer, 2, icols, iv, inulls))
 	{
 		Datum		booked = ColValue(td, "booked", &isnull);
+		bool		grew = true;
 
-		if (!isnull && !inulls[0] && DatumGetInt32(booked) > DatumGetInt32(iv[0]))
+		/* a day over-booked by a capacity cut may still shrink (o2o._jeopardy) */
+		if (!isnull && TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		{
+			bool		oldnull;
+			Datum		old = heap_getattr(td->tg_trigtuple, ColNumber(td, "booked"),
+										   RelationGetDescr(td->tg_relation), &oldnull);
+
+			grew = oldnull || DatumGetInt32(booked) > DatumGetInt32(old);
+		}
+		if (!isnull && !inulls[0] && grew && DatumGetInt32(booked) > DatumGetInt32(iv[0]))
 		{
 			Datum		day = ColValue(td, "day", &isnull);
 

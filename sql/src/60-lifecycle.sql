@@ -15,8 +15,7 @@ BEGIN
 	 WHERE o.order_id = a.order_id AND s.dealer_id = a.dealer_id AND s.sku = o.sku;
 	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
 	IF a.installer_id IS NOT NULL THEN
-		UPDATE o2o.installer_day SET booked = booked - 1
-		 WHERE installer_id = a.installer_id AND day = a.install_day;
+		PERFORM o2o._unbook_slot(a.installer_id, a.install_day, a.install_window);
 	END IF;
 	UPDATE o2o.assignment SET state = new_state, ended_at = now(), reason = why
 	 WHERE assignment_id = a.assignment_id;
@@ -84,8 +83,13 @@ DECLARE
 	next_status text := o2o._order_step(o.order_id, o.status, 'o2o_decline');
 	a o2o.assignment := o2o._active_assignment(o);
 BEGIN
+	IF a.progress NOT IN ('scheduled', 'failed') THEN
+		RAISE EXCEPTION 'order % is %; a dealer declines before dispatch', o.order_id, a.progress
+			USING ERRCODE = 'O2006', DETAIL = 'A dispatched delivery ends with o2o_complete, a failed attempt or o2o_cancel.';
+	END IF;
 	PERFORM o2o._release(a, 'declined', o2o_decline.reason, false);
-	UPDATE o2o.orders x SET status = next_status, promised_date = NULL WHERE x.order_id = o.order_id;
+	UPDATE o2o.orders x SET status = next_status, promised_date = NULL, promised_window = NULL
+	 WHERE x.order_id = o.order_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
 	VALUES (o.order_id, 'declined', next_status,
 			jsonb_build_object('dealer_id', a.dealer_id, 'reason', o2o_decline.reason));
@@ -108,7 +112,8 @@ BEGIN
 	IF FOUND THEN
 		PERFORM o2o._release(a, 'released', 'order cancelled', false);
 	END IF;
-	UPDATE o2o.orders x SET status = next_status, promised_date = NULL WHERE x.order_id = o.order_id;
+	UPDATE o2o.orders x SET status = next_status, promised_date = NULL, promised_window = NULL
+	 WHERE x.order_id = o.order_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
 	VALUES (o.order_id, 'cancelled', next_status, jsonb_build_object('dealer_id', a.dealer_id));
 END
@@ -124,6 +129,11 @@ DECLARE
 	next_status text := o2o._order_step(o.order_id, o.status, 'o2o_complete');
 	a o2o.assignment := o2o._active_assignment(o);
 BEGIN
+	IF a.progress = 'failed' THEN
+		RAISE EXCEPTION 'order % failed its last attempt', o.order_id
+			USING ERRCODE = 'O2006', HINT = 'Reschedule it first: o2o_progress(order_id, ''rescheduled'', day => ...).';
+	END IF;
+	UPDATE o2o.assignment x SET done_at = coalesce(x.done_at, now()) WHERE x.assignment_id = a.assignment_id;
 	PERFORM o2o._release(a, 'completed', NULL, true);
 	PERFORM o2o._settle(o, a);
 	UPDATE o2o.orders x SET status = next_status WHERE x.order_id = o.order_id;

@@ -284,7 +284,7 @@ BEGIN
 		PERFORM o2o._release(a, 'released', why, false);
 		UPDATE o2o.orders y
 		   SET status = o2o._order_step(o.order_id, o.status, 'o2o_stock_sync'), status_reason = why,
-			   promised_date = NULL
+			   promised_date = NULL, promised_window = NULL
 		 WHERE y.order_id = o.order_id;
 		INSERT INTO o2o.order_event (order_id, event, status, detail)
 		VALUES (o.order_id, 'released', 'pending',

@@ -88,8 +88,7 @@ BEGIN
 	 WHERE s.dealer_id = h.dealer_id AND s.sku = h.sku;
 	PERFORM o2o._ledger_note(NULL, NULL, NULL, NULL);
 	IF h.installer_id IS NOT NULL THEN
-		UPDATE o2o.installer_day SET booked = booked - 1
-		 WHERE installer_id = h.installer_id AND day = h.install_day;
+		PERFORM o2o._unbook_slot(h.installer_id, h.install_day, h.install_window);
 	END IF;
 	UPDATE o2o.hold x SET state = new_state, ended_at = clock_timestamp(), end_reason = why
 	 WHERE x.hold_id = h.hold_id;
@@ -180,12 +179,15 @@ BEGIN
 
 	-- the booking stays; the assignment, the order and its event
 	INSERT INTO o2o.assignment (order_id, dealer_id, installer_id, grid_id, cross_grid, distance_m, score,
-								detail, install_day, qty, region_id)
+								detail, install_day, qty, region_id, install_window)
 	VALUES (p_order, h.dealer_id, h.installer_id, h.grid_id, NOT h.same_grid, h.distance_m, h.score,
-			h.detail || jsonb_build_object('hold_id', h.hold_id), h.install_day, h.qty, h.region_id);
+			h.detail || jsonb_build_object('hold_id', h.hold_id), h.install_day, h.qty, h.region_id,
+			h.install_window);
 	UPDATE o2o.orders o SET status = 'assigned', status_reason = NULL, grid_id = h.grid_id,
 		   region_id = (SELECT g.region_id FROM o2o.grid g WHERE g.grid_id = h.grid_id),
-		   promised_date = h.promised_date
+		   promised_date = h.promised_date, promised_window = h.install_window,
+		   first_promised_date = coalesce(o.first_promised_date, h.promised_date),
+		   first_promised_window = coalesce(o.first_promised_window, h.install_window)
 	 WHERE o.order_id = p_order;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
 	VALUES (p_order, 'assigned', 'assigned',
@@ -236,15 +238,16 @@ COMMENT ON FUNCTION o2o._expire_holds(int) IS
 
 CREATE FUNCTION o2o_promise(sku text, location geometry, qty int DEFAULT 1,
 							OUT deliverable boolean, OUT promised_date date, OUT grid_id int,
-							OUT same_grid boolean, OUT dealer_id int, OUT distance_m float8, OUT reason text)
+							OUT same_grid boolean, OUT dealer_id int, OUT distance_m float8, OUT reason text,
+							OUT promised_window text)
 	AS 'MODULE_PATHNAME', 'o2o_promise'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION o2o_promise(text, geometry, int) IS
-	'would an order of qty units of sku to location placed now be served: by which dealer, from which grid, on what day (what o2o_assign would do), or why not; reads only';
+	'would an order of qty units of sku to location placed now be served: by which dealer, from which grid, on what day and in what time window (what o2o_assign would do), or why not; reads only';
 
 CREATE FUNCTION o2o_promise_skus(location geometry, skus text[], qtys int[] DEFAULT NULL)
 	RETURNS TABLE (line int, sku text, qty int, deliverable boolean, promised_date date, grid_id int,
-				   same_grid boolean, dealer_id int, distance_m float8, reason text)
+				   same_grid boolean, dealer_id int, distance_m float8, reason text, promised_window text)
 	AS 'MODULE_PATHNAME', 'o2o_promise_skus'
 	LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
 COMMENT ON FUNCTION o2o_promise_skus(geometry, text[], int[]) IS
@@ -252,7 +255,7 @@ COMMENT ON FUNCTION o2o_promise_skus(geometry, text[], int[]) IS
 
 CREATE FUNCTION o2o_promise_places(sku text, locations geometry[], qty int DEFAULT 1)
 	RETURNS TABLE (place int, deliverable boolean, promised_date date, grid_id int,
-				   same_grid boolean, dealer_id int, distance_m float8, reason text)
+				   same_grid boolean, dealer_id int, distance_m float8, reason text, promised_window text)
 	AS 'MODULE_PATHNAME', 'o2o_promise_places'
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
 COMMENT ON FUNCTION o2o_promise_places(text, geometry[], int) IS
@@ -295,56 +298,3 @@ CREATE FUNCTION o2o_expire_holds(max int DEFAULT 1000) RETURNS int
 COMMENT ON FUNCTION o2o_expire_holds(int) IS
 	'release up to max expired holds (also done on the way by o2o_hold and o2o_assign_pending); never waits for a row another transaction holds; returns how many';
 
-/*
- * What must always hold between stock, bookings, assignments, holds and the
- * ledger; a row for each violation (none in a healthy database).  For DBAs
- * and monitoring: it reads every row of those tables, in aggregates joined
- * by hash (a few seconds for the demo world's 200,000 orders).
- */
-CREATE VIEW o2o.invariant_violations AS
-SELECT 'reserved differs from active assignments and holds'::text AS invariant,
-	   pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku) AS subject,
-	   s.reserved::bigint AS actual, coalesce(a.qty, 0) + coalesce(h.qty, 0) AS expected
-  FROM o2o.stock s
-  LEFT JOIN (SELECT x.dealer_id, o.sku, pg_catalog.sum(x.qty) AS qty FROM o2o.assignment x JOIN o2o.orders o USING (order_id)
-			  WHERE x.state = 'active' GROUP BY 1, 2) a USING (dealer_id, sku)
-  LEFT JOIN (SELECT x.dealer_id, x.sku, pg_catalog.sum(x.qty) AS qty FROM o2o.hold x WHERE x.state = 'held' GROUP BY 1, 2) h
-	   USING (dealer_id, sku)
- WHERE s.reserved <> coalesce(a.qty, 0) + coalesce(h.qty, 0)
-UNION ALL
-SELECT 'reserved outside 0 .. on_hand', pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku), s.reserved, s.on_hand
-  FROM o2o.stock s WHERE s.reserved < 0 OR s.reserved > s.on_hand
-UNION ALL
-SELECT 'stock differs from its ledger', pg_catalog.format('dealer %s, sku %s', s.dealer_id, s.sku),
-	   s.on_hand::bigint * 1000000 + s.reserved, coalesce(l.on_hand, 0) * 1000000 + coalesce(l.reserved, 0)
-  FROM o2o.stock s
-  LEFT JOIN (SELECT dealer_id, sku, pg_catalog.sum(d_on_hand) AS on_hand, pg_catalog.sum(d_reserved) AS reserved
-			   FROM o2o.stock_ledger GROUP BY 1, 2) l USING (dealer_id, sku)
- WHERE s.on_hand <> coalesce(l.on_hand, 0) OR s.reserved <> coalesce(l.reserved, 0)
-UNION ALL
-SELECT 'booked differs from active assignments and holds',
-	   pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked::bigint,
-	   coalesce(a.n, 0) + coalesce(h.n, 0)
-  FROM o2o.installer_day b
-  LEFT JOIN (SELECT x.installer_id, x.install_day, pg_catalog.count(*) AS n FROM o2o.assignment x
-			  WHERE x.state = 'active' AND x.installer_id IS NOT NULL GROUP BY 1, 2) a
-	   ON a.installer_id = b.installer_id AND a.install_day = b.day
-  LEFT JOIN (SELECT x.installer_id, x.install_day, pg_catalog.count(*) AS n FROM o2o.hold x
-			  WHERE x.state = 'held' AND x.installer_id IS NOT NULL GROUP BY 1, 2) h
-	   ON h.installer_id = b.installer_id AND h.install_day = b.day
- WHERE b.booked <> coalesce(a.n, 0) + coalesce(h.n, 0)
-UNION ALL
-SELECT 'booked beyond capacity', pg_catalog.format('installer %s, %s', b.installer_id, b.day), b.booked, i.daily_capacity
-  FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
- WHERE b.booked > i.daily_capacity
-UNION ALL
-SELECT 'more than one active assignment', pg_catalog.format('order %s', order_id), pg_catalog.count(*), 1
-  FROM o2o.assignment WHERE state = 'active' GROUP BY order_id HAVING pg_catalog.count(*) > 1
-UNION ALL
-SELECT 'assigned without an active assignment, or the reverse', pg_catalog.format('order %s', o.order_id),
-	   (o.status = 'assigned')::int, 1 - (o.status = 'assigned')::int
-  FROM o2o.orders o
-  LEFT JOIN (SELECT DISTINCT x.order_id FROM o2o.assignment x WHERE x.state = 'active') a USING (order_id)
- WHERE (o.status = 'assigned') <> (a.order_id IS NOT NULL);
-COMMENT ON VIEW o2o.invariant_violations IS
-	'one row per broken invariant of stock, bookings, assignments, holds and the ledger; empty in a healthy database (reads every row: for checks, not dashboards)';

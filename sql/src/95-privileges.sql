@@ -33,3 +33,12 @@ REVOKE EXECUTE ON PROCEDURE @extschema@.o2o_stock_apply(boolean, boolean, int, b
  */
 REVOKE EXECUTE ON FUNCTION @extschema@.o2o_hold(text, geometry, int, interval),
 	@extschema@.o2o_release_hold(bigint), @extschema@.o2o_expire_holds(int) FROM PUBLIC;
+
+/*
+ * Tracking: the application (or the dealer's delivery app) reports
+ * progress and shows the tracking page; a consumer reads the outbox.  All
+ * three run as the extension's owner and are granted by the DBA: the
+ * timeline names buyers' orders, so PUBLIC reads none of it.
+ */
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+	@extschema@.o2o_track(bigint), @extschema@.o2o_events(pg_snapshot, pg_snapshot) FROM PUBLIC;
