@@ -222,6 +222,42 @@ SELECT o2o_assign(:held_order) AS dealer;
 SELECT h.hold_id, h.state, h.dealer_id, o.promised_date, h.promised_date AS held_date, a.detail->'hold_id' AS assignment_from_hold
   FROM o2o.hold h JOIN o2o.orders o ON o.order_id = h.order_id JOIN o2o.assignment a ON a.order_id = o.order_id AND a.state = 'active'
  WHERE h.hold_id = :hold_id;
+
+\echo 'tracking: the first 300 installations go out; one in ten fails (nobody home) and is rescheduled'
+SELECT count(*) AS dispatched FROM (
+	SELECT o2o_progress(o.order_id, 'dispatched') AS s
+	  FROM o2o.orders o JOIN o2o.product p USING (sku)
+	 WHERE o.status = 'assigned' AND p.needs_install ORDER BY o.order_id LIMIT 300) x;
+SELECT count(*) AS en_route FROM (
+	SELECT o2o_progress(a.order_id, 'en_route', eta_from => o.promised_date + w.starts + interval '30 minutes',
+						eta_to => o.promised_date + w.starts + interval '90 minutes')
+	  FROM o2o.assignment a JOIN o2o.orders o USING (order_id)
+	  JOIN o2o_time_windows() w ON w.time_window = o.promised_window
+	 WHERE a.state = 'active' AND a.progress = 'dispatched' ORDER BY a.order_id) x;
+SELECT count(*) AS failed FROM (
+	SELECT o2o_progress(order_id, 'failed', reason => 'nobody home') FROM o2o.assignment
+	 WHERE state = 'active' AND progress = 'en_route' AND order_id % 10 = 3 ORDER BY order_id) x;
+SELECT count(*) FILTER (WHERE ok) AS rescheduled, count(*) FILTER (WHERE NOT ok) AS "no slot that day" FROM (
+	SELECT o2o_progress(order_id, 'rescheduled', day => current_date + 4) > 0 AS ok FROM o2o.assignment
+	 WHERE state = 'active' AND progress = 'failed' ORDER BY order_id) x;
+SELECT count(*) AS installed FROM (
+	SELECT o2o_progress(order_id, 'arrived'), o2o_progress(order_id, 'installed'), o2o_complete(order_id)
+	  FROM o2o.assignment WHERE state = 'active' AND progress = 'en_route' ORDER BY order_id) x;
+\echo 'the tracking page of one of them (o2o_track, shortened)'
+SELECT t->>'status' AS status, t->>'progress' AS progress, t->>'promised_date' AS promised_date,
+	   t->>'promised_window' AS "window", t->'dealer'->>'name' AS dealer, t->'installer'->>'name' AS installer,
+	   (SELECT string_agg(s->>'event', ' → ' ORDER BY (s->>'seq')::int) FROM jsonb_array_elements(t->'steps') s) AS steps
+  FROM (SELECT o2o_track(min(order_id)) AS t FROM o2o.assignment WHERE state = 'active' AND attempts > 0) x;
+\echo 'jeopardy: the busiest installer leaves; its jobs move to a colleague (same day and window) or are re-routed'
+SELECT installer_id AS leaving FROM o2o.assignment WHERE state = 'active' AND installer_id IS NOT NULL
+ GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1 \gset
+UPDATE o2o.installer SET active = false WHERE installer_id = :leaving;
+SELECT e.event, count(*) AS orders FROM o2o.order_event e
+ WHERE e.event IN ('moved', 'jeopardy') AND e.detail->>'reason' = format('installer %s deactivated', :leaving)
+ GROUP BY 1 ORDER BY 1;
+SELECT risk, count(*) AS orders FROM o2o.orders_at_risk GROUP BY 1 ORDER BY 2 DESC;
+\echo 'promises kept: installed by the end of the window first promised (the BI view o2o.promises_kept)'
+SELECT orders, kept, kept_share FROM o2o.promises_kept WHERE province IS NULL;
 SELECT count(*) AS "invariant violations (o2o.invariant_violations)" FROM o2o.invariant_violations;
 SQL
 
