@@ -217,16 +217,16 @@ SELECT count(*) AS rows_off_ledger FROM o2o.stock s
 
 -- 8. agreement with o2o_assign: on a generated world, for each order in
 -- turn, the promise made just before o2o_assign equals what o2o_assign does
--- (dealer, promised date, grid, and the reason when nobody can serve),
--- under each cross-grid policy; with installers booked up, so that dates
--- spread over the horizon, and little stock, so that many go to neighbours
--- or nowhere.
+-- (dealer, promised date and window, grid, and the reason when nobody can
+-- serve), under each cross-grid policy; with installers of 1 to 3 jobs a
+-- day, so that dates spread over the horizon and days over their windows,
+-- and little stock, so that many go to neighbours or nowhere.
 \set ECHO none
 \i test/fixtures/worldgen.sql
 \set ECHO all
 CREATE FUNCTION pg_temp.agree(policy text)
-	RETURNS TABLE (pairs int, deliverable int, cross_grid int, later_days int, same_dealer int, same_date int,
-				   same_grid int, same_reason int)
+	RETURNS TABLE (pairs int, deliverable int, cross_grid int, later_days int, later_windows int, same_dealer int,
+				   same_date int, same_window int, same_grid int, same_reason int)
 	LANGUAGE plpgsql AS $$
 DECLARE
 	o record;
@@ -237,21 +237,23 @@ BEGIN
 	PERFORM set_config('client_min_messages', 'warning', true);
 	PERFORM o2o_gen.build(11, n_grids => 60, n_dealers => 900, n_orders => 3000);
 	PERFORM set_config('client_min_messages', 'notice', true);
-	UPDATE o2o.installer SET daily_capacity = 1;
+	UPDATE o2o.installer SET daily_capacity = 1 + installer_id % 3;
 	UPDATE o2o.stock SET on_hand = on_hand / 2 + 1 WHERE on_hand > 1;
 	PERFORM set_config('o2o_route.cross_grid', policy, true);
-	pairs := 0; deliverable := 0; cross_grid := 0; later_days := 0;
-	same_dealer := 0; same_date := 0; same_grid := 0; same_reason := 0;
+	pairs := 0; deliverable := 0; cross_grid := 0; later_days := 0; later_windows := 0;
+	same_dealer := 0; same_date := 0; same_window := 0; same_grid := 0; same_reason := 0;
 	FOR o IN SELECT order_id, sku, location, qty FROM o2o.orders WHERE status = 'pending' ORDER BY order_id LOOP
 		SELECT * INTO p FROM o2o_promise(o.sku, o.location, o.qty);
 		d := o2o_assign(o.order_id);
-		SELECT status_reason, promised_date, grid_id INTO r FROM o2o.orders WHERE order_id = o.order_id;
+		SELECT status_reason, promised_date, promised_window, grid_id INTO r FROM o2o.orders WHERE order_id = o.order_id;
 		pairs := pairs + 1;
 		deliverable := deliverable + p.deliverable::int;
 		cross_grid := cross_grid + (p.deliverable AND NOT p.same_grid)::int;
 		later_days := later_days + coalesce(p.promised_date > current_date + 2, false)::int;
 		same_dealer := same_dealer + (p.dealer_id IS NOT DISTINCT FROM d)::int;
+		later_windows := later_windows + coalesce(p.promised_window IN ('afternoon', 'evening'), false)::int;
 		same_date := same_date + (p.promised_date IS NOT DISTINCT FROM r.promised_date)::int;
+		same_window := same_window + (p.promised_window IS NOT DISTINCT FROM r.promised_window)::int;
 		same_grid := same_grid + (p.grid_id IS NOT DISTINCT FROM r.grid_id)::int;
 		same_reason := same_reason + (p.reason IS NOT DISTINCT FROM r.status_reason)::int;
 	END LOOP;
