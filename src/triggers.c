@@ -323,7 +323,7 @@ NextEventSeq(Datum order_id)
 
 /*
  * o2o._event_derive(): region_id of an order event is its order's; seq
- * (0.9.0 on) the next of the order's timeline
+ * (0.9.0 on), unless given, the next of the order's timeline
  */
 Datum
 o2o_event_derive(PG_FUNCTION_ARGS)
@@ -342,8 +342,13 @@ o2o_event_derive(PG_FUNCTION_ARGS)
 		(void) ReadByKey("orders", "orders_pkey", "order_id", F_INT8EQ, order_id, 1, cols, v, nulls);
 		if (n == 2)
 		{
-			v[1] = Int32GetDatum(NextEventSeq(order_id));
-			nulls[1] = false;
+			/* a number given is kept: pg_restore copies the timeline as it was */
+			v[1] = ColValue(td, "seq", &nulls[1]);
+			if (nulls[1])
+			{
+				v[1] = Int32GetDatum(NextEventSeq(order_id));
+				nulls[1] = false;
+			}
 		}
 	}
 	return SetCols(td, n, cols, v, nulls);
