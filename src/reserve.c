@@ -93,6 +93,7 @@ O2oPreparePlans(void)
 	JSONBOID, DATEOID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_upd[5] = {INT8OID, INT4OID, INT4OID, DATEOID, TEXTOID};
 	Oid			t_key[1] = {INT4OID};
+	Oid			t_open[3] = {INT4OID, INT4OID, TEXTOID};
 	bool		windows;
 	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
@@ -137,8 +138,10 @@ O2oPreparePlans(void)
 	 * each window takes its share of the capacity (tracking.h).
 	 */
 	plans.dealer_open = Prepare("SELECT 1 FROM o2o.dealer WHERE dealer_id = $1 AND active FOR SHARE", 1, t_key);
+	/* the dealer cache may not have seen a change this transaction made yet */
 	plans.installer_open = Prepare("SELECT daily_capacity FROM o2o.installer "
-								   " WHERE installer_id = $1 AND active FOR SHARE", 1, t_key);
+								   " WHERE installer_id = $1 AND active AND dealer_id = $2 "
+								   "   AND $3 = ANY (skills) FOR SHARE", 3, t_open);
 	plans.book = Prepare(windows
 						 ? "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id, "
 						 "       morning, afternoon, evening) "
@@ -255,13 +258,16 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 			{
 				int			k;
 				int32		cap = 0;
+				Datum		open_args[3];
 
 				for (k = 0; k < c->ninst; k++)
 					if (c->inst_id[k] == c->installer_id)
 						break;
 				/* the installer's capacity now, under a share lock (see O2oPreparePlans) */
-				args[0] = Int32GetDatum(c->installer_id);
-				rc = SPI_execute_plan(plans.installer_open, args, NULL, false, 0);
+				open_args[0] = Int32GetDatum(c->installer_id);
+				open_args[1] = Int32GetDatum(c->dealer_id);
+				open_args[2] = CStringGetTextDatum(o->category);
+				rc = SPI_execute_plan(plans.installer_open, open_args, NULL, false, 0);
 				if (rc != SPI_OK_SELECT)
 					elog(ERROR, "locking the installer failed: %s", SPI_result_code_string(rc));
 				if (SPI_processed == 1)
@@ -269,6 +275,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 					bool		isnull;
 
 					cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+					args[0] = Int32GetDatum(c->installer_id);
 					args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
 					args[2] = Int32GetDatum(cap);
 					args[3] = Int32GetDatum(c->region_id);
@@ -281,7 +288,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 					ok = true;
 				else if (cap == 0)
 				{
-					/* deactivated meanwhile: none of its days */
+					/* deactivated, moved or stripped of the skill meanwhile: none of its days */
 					c->inst_first_free[k] = -1;
 					c->installer_id = -1;
 					O2oPickInstaller(c);

@@ -417,8 +417,9 @@ COMMENT ON FUNCTION o2o._lock_orders_nowait(bigint[], text) IS
 
 /*
  * The jobs on a slot that no longer exists after a change of the dealer
- * (p_dealer: closed) or installer (p_installer: deactivated, skill removed,
- * capacity cut): every one of a closed dealer or an inactive installer;
+ * (p_dealer: closed) or installer (p_installer: deactivated, moved to
+ * another dealer, skill removed, capacity cut): every one of a closed
+ * dealer, or of an inactive installer or one that left the job's dealer;
  * for a cut, those beyond each window's new share, the dispatched kept
  * and the newest moved first.  Holds count before assignments in a window
  * and go first.
@@ -447,6 +448,7 @@ CREATE FUNCTION o2o._dead_jobs(p_dealer int, p_installer int, OUT kind text, OUT
 	  FROM ranked r LEFT JOIN i ON true
 	 WHERE p_dealer IS NOT NULL
 		OR NOT i.active
+		OR r.dealer_id <> i.dealer_id
 		OR NOT r.category = ANY (i.skills)
 		OR r.install_window <> 'day' AND r.r > o2o._window_capacity(i.daily_capacity, r.install_window)
 	 ORDER BY r.kind = 'hold' DESC, r.order_id, r.id
@@ -594,6 +596,8 @@ CREATE FUNCTION o2o._installer_changed() RETURNS trigger
 BEGIN
 	PERFORM o2o._jeopardy(NULL, NEW.installer_id,
 		CASE WHEN NOT NEW.active THEN format('installer %s deactivated', NEW.installer_id)
+			 WHEN NEW.dealer_id <> OLD.dealer_id
+			 THEN format('installer %s moved from dealer %s to %s', NEW.installer_id, OLD.dealer_id, NEW.dealer_id)
 			 WHEN NEW.daily_capacity < OLD.daily_capacity
 			 THEN format('installer %s cut from %s to %s jobs a day', NEW.installer_id, OLD.daily_capacity, NEW.daily_capacity)
 			 ELSE format('installer %s lost a skill', NEW.installer_id) END);
@@ -601,11 +605,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION o2o._installer_changed() IS
-	'internal trigger: an installer deactivated, cut or stripped of a skill: its jobs beyond what it can take move or are re-routed';
+	'internal trigger: an installer deactivated, cut, moved to another dealer or stripped of a skill: its jobs beyond what it can take move or are re-routed';
 
 CREATE TRIGGER installer_jeopardy AFTER UPDATE ON o2o.installer
 	FOR EACH ROW WHEN (OLD.active AND NOT NEW.active OR NEW.daily_capacity < OLD.daily_capacity
-					   OR NOT NEW.skills OPERATOR(pg_catalog.@>) OLD.skills)
+					   OR NEW.dealer_id <> OLD.dealer_id OR NOT NEW.skills OPERATOR(pg_catalog.@>) OLD.skills)
 	EXECUTE FUNCTION o2o._installer_changed();
 
 CREATE FUNCTION o2o._dealer_closed() RETURNS trigger
@@ -704,6 +708,9 @@ SELECT 'window booked beyond its share', pg_catalog.format('installer %s, %s %s'
 UNION ALL
 SELECT 'active assignment on an inactive installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) WHERE x.state = 'active' AND NOT i.active
+UNION ALL
+SELECT 'active assignment with another dealer''s installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
+  FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) WHERE x.state = 'active' AND i.dealer_id <> x.dealer_id
 UNION ALL
 SELECT 'active assignment at a closed dealer', pg_catalog.format('order %s, dealer %s', x.order_id, x.dealer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.dealer d USING (dealer_id) WHERE x.state = 'active' AND NOT d.active

@@ -202,6 +202,13 @@ SELECT o.order_id, o.status, a.dealer_id FROM o2o.orders o
 SELECT count(*) AS at_dealer_10 FROM o2o.assignment WHERE state = 'active' AND dealer_id = 10;
 SELECT count(*) AS violations FROM o2o.invariant_violations;
 SELECT order_id, risk FROM o2o.orders_at_risk ORDER BY order_id;
+-- an installer that moves to another dealer leaves its jobs behind: they move or are re-routed
+SELECT count(*) AS jobs_of_110 FROM o2o.assignment WHERE state = 'active' AND installer_id = 110;
+UPDATE o2o.installer SET dealer_id = 10 WHERE installer_id = 110;
+SELECT o.order_id, o.status, a.dealer_id, a.installer_id, o.status_reason FROM o2o.orders o
+  LEFT JOIN o2o.assignment a ON a.order_id = o.order_id AND a.state = 'active'
+ WHERE o.status IN ('assigned', 'pending', 'unassignable') ORDER BY o.order_id;
+SELECT count(*) AS violations FROM o2o.invariant_violations;
 
 -- BI: promises kept, days to install, late arrivals, failed attempts
 SELECT order_id, dealer_id, days_to_install, promise_kept, failed_attempts FROM o2o.delivery_outcomes ORDER BY order_id;
