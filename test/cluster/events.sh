@@ -161,7 +161,7 @@ consumer --from-start &
 cons=$!
 pids+=("$cons")
 for _ in $(seq 100); do [ -e "$W/listener.ready" ] && [ -e "$W/cursor" ] && break; sleep 0.1; done
-[ -e "$W/listener.ready" ] && [ -e "$W/cursor" ] || die "the listener or the consumer did not start"
+if [ ! -e "$W/listener.ready" ] || [ ! -e "$W/cursor" ]; then die "the listener or the consumer did not start"; fi
 
 echo "pgbench: 16 clients, $secs s: one step 60% / two statements on one order 25% / steps then ROLLBACK 15%;"
 echo "  the consumer killed with SIGKILL 3 times and started again on its cursor"
@@ -169,7 +169,7 @@ echo "  the consumer killed with SIGKILL 3 times and started again on its cursor
 	-f "$W/rollback.pgbench@15" >"$W/pgbench.out" 2>&1 &
 bench=$!
 pids+=("$bench")
-for k in 1 2 3; do
+for _ in 1 2 3; do
 	sleep "$(awk -v s="$secs" 'BEGIN { print s / 4 }')"
 	kill -KILL "$cons" 2>/dev/null || die "the consumer died before it was killed"
 	wait "$cons" 2>/dev/null || true
