@@ -43,7 +43,7 @@ trap cleanup EXIT
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 <<SQL
 CREATE EXTENSION o2o_route CASCADE;
-\i $ROOT/test/fixtures/worldgen.sql
+\i '$ROOT/test/fixtures/worldgen.sql'
 SQL
 SQL_WORLD=$(cat <<'SQL'
 -- orders of products with and without installation
