@@ -4,8 +4,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# python3 and python3-psycopg (psycopg 3): examples/o2o_consumer.py and
+# test/cluster/events.sh, run with /usr/bin/python3 (not whatever python3
+# comes first on PATH, which may lack psycopg)
 PACKAGES="make gcc libc6-dev util-linux postgresql-15 postgresql-client-15
-	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev"
+	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev python3 python3-psycopg"
 
 missing=()
 for p in $PACKAGES; do

@@ -98,6 +98,9 @@ bash test/cluster/standby.sh; record "hot standby" $?
 say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
 bash test/cluster/stress.sh; record "stress run and invariants" $?
 
+say "events: a 16-client burst, every event once, in order, one NOTIFY per transaction"
+bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY per transaction" $?
+
 say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
 bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
 
