@@ -410,17 +410,12 @@ COMMENT ON FUNCTION o2o_track(bigint) IS
 /*
  * Notifications with the same channel and payload in one transaction are
  * delivered once, at commit: one per transaction that wrote events, none
- * for one that rolled back.
+ * for one that rolled back.  o2o_route.notify_events = off skips it in a
+ * transaction that will be prepared (PREPARE TRANSACTION refuses NOTIFY).
  */
 CREATE FUNCTION o2o._event_notify() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-BEGIN
-	PERFORM pg_catalog.pg_notify('o2o_events', '');
-	RETURN NULL;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'o2o_event_notify'
+	LANGUAGE C;
 COMMENT ON FUNCTION o2o._event_notify() IS 'internal trigger: wake the listeners of channel o2o_events once per committing transaction';
 
 CREATE TRIGGER order_event_notify AFTER INSERT ON o2o.order_event

@@ -24,6 +24,7 @@ int			o2o_travel_days = 1;
 int			o2o_max_candidates = 30;
 int			o2o_pending_lock_timeout = 20;
 int			o2o_stock_max_age = 0;
+bool		o2o_notify_events = true;
 
 static const struct config_enum_entry cross_grid_options[] = {
 	{"never", O2O_CROSS_NEVER, false},
@@ -95,4 +96,9 @@ O2oGucInit(void)
 							"The age is that of the latest counted_at applied by o2o_stock_sync or the stock feed; a dealer that never synced counts as too old.",
 							&o2o_stock_max_age, 0, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("o2o_route.notify_events",
+							 "Whether a transaction that writes order events sends NOTIFY o2o_events at commit.",
+							 "Turn it off (SET LOCAL) in a transaction that will be prepared: PostgreSQL refuses PREPARE TRANSACTION after NOTIFY. Its events still reach consumers at their next read.",
+							 &o2o_notify_events, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 }

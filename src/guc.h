@@ -24,6 +24,7 @@ extern int	o2o_travel_days;
 extern int	o2o_max_candidates;
 extern int	o2o_pending_lock_timeout;
 extern int	o2o_stock_max_age;	/* ms */
+extern bool o2o_notify_events;
 
 extern void O2oGucInit(void);
 

@@ -5,7 +5,8 @@
  *		- the grid and region of a dealer or an order, from its location;
  *		- the region of dealer-owned rows, and the grid of stock rows, from
  *		  their dealer, also when the dealer moves;
- *		- the region of an order event, from its order.
+ *		- the region, number and transaction of an order event;
+ *		and the NOTIFY of new events.
  *		Each reads one row by its primary key with an index probe (probe.c),
  *		under a new snapshot taken after advancing the command counter, as a
  *		statement of a volatile PL/pgSQL trigger would: rows written earlier
@@ -14,6 +15,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -22,8 +26,10 @@
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/xid8.h"
 
 #include "geom.h"
+#include "guc.h"
 #include "grid.h"
 #include "o2o_route.h"
 #include "probe.h"
@@ -35,8 +41,9 @@ PG_FUNCTION_INFO_V1(o2o_region_from_dealer);
 PG_FUNCTION_INFO_V1(o2o_stock_derive);
 PG_FUNCTION_INFO_V1(o2o_event_derive);
 PG_FUNCTION_INFO_V1(o2o_installer_day_check);
+PG_FUNCTION_INFO_V1(o2o_event_notify);
 
-#define MAX_COLS 2
+#define MAX_COLS 3
 
 /* The trigger data of a BEFORE ROW INSERT or UPDATE trigger, else an error. */
 static TriggerData *
@@ -323,24 +330,25 @@ NextEventSeq(Datum order_id)
 
 /*
  * o2o._event_derive(): region_id of an order event is its order's; seq
- * (0.9.0 on), unless given, the next of the order's timeline
+ * (0.9.0 on), unless given, the next of the order's timeline; xid the
+ * writing transaction
  */
 Datum
 o2o_event_derive(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = RowTrigger(fcinfo, "o2o._event_derive");
-	static const char *const cols[2] = {"region_id", "seq"};
+	static const char *const cols[3] = {"region_id", "seq", "xid"};
 	Datum		order_id,
-				v[2];
+				v[3];
 	bool		isnull,
-				nulls[2] = {true, true};
-	int			n = SPI_fnumber(RelationGetDescr(td->tg_relation), "seq") > 0 ? 2 : 1;
+				nulls[3] = {true, true, true};
+	int			n = SPI_fnumber(RelationGetDescr(td->tg_relation), "seq") > 0 ? 3 : 1;
 
 	order_id = ColValue(td, "order_id", &isnull);
 	if (!isnull)
 	{
 		(void) ReadByKey("orders", "orders_pkey", "order_id", F_INT8EQ, order_id, 1, cols, v, nulls);
-		if (n == 2)
+		if (n == 3)
 		{
 			/* a number given is kept: pg_restore copies the timeline as it was */
 			v[1] = ColValue(td, "seq", &nulls[1]);
@@ -350,6 +358,16 @@ o2o_event_derive(PG_FUNCTION_ARGS)
 				nulls[1] = false;
 			}
 		}
+	}
+	if (n == 3)
+	{
+		/*
+		 * Always the writing transaction, whatever was given: o2o_events reads
+		 * by it, and an id restored from another cluster would lie in this
+		 * one's future (invisible, then seen late and out of order).
+		 */
+		v[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+		nulls[2] = false;
 	}
 	return SetCols(td, n, cols, v, nulls);
 }
@@ -402,4 +420,26 @@ o2o_installer_day_check(PG_FUNCTION_ARGS)
 			(void) ReadByKey("dealer", "dealer_pkey", "dealer_id", F_INT4EQ, iv[1], 1, dcols, region, rnull);
 	}
 	return SetCols(td, 1, dcols, region, rnull);
+}
+
+/*
+ * o2o._event_notify(): NOTIFY o2o_events, from a statement-level trigger on
+ * o2o.order_event.  Identical notifications of one transaction are
+ * delivered once, at commit, and none on rollback: one wake-up per
+ * committing transaction.  o2o_route.notify_events = off skips it, for a
+ * transaction that will be prepared.
+ */
+Datum
+o2o_event_notify(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event)
+		|| !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("o2o._event_notify: must be called as an AFTER STATEMENT trigger")));
+	if (o2o_notify_events)
+		Async_Notify("o2o_events", "");
+	return PointerGetDatum(NULL);
 }

@@ -168,6 +168,23 @@ ROLLBACK;
 SELECT pg_current_snapshot() AS s2 \gset
 SELECT order_id, seq, event FROM o2o_events(:'s1', :'s2');
 SELECT count(*) AS again FROM o2o_events(:'s2', :'s2');
+-- an event's transaction is always the writing one, whatever is given
+BEGIN;
+INSERT INTO o2o.order_event (order_id, event, status, xid) VALUES (8, 'note', 'assigned', '4000000000');
+SELECT seq, xid = pg_current_xact_id() AS stamped_now FROM o2o.order_event WHERE event = 'note';
+COMMIT;
+SELECT pg_current_snapshot() AS s3 \gset
+SELECT order_id, seq, event FROM o2o_events(:'s2', :'s3');
+-- PREPARE TRANSACTION refuses NOTIFY: a transaction to be prepared turns it off
+BEGIN;
+SELECT o2o_progress(9, 'dispatched') AS seq;
+PREPARE TRANSACTION 'tracking_2pc';
+BEGIN;
+SET LOCAL o2o_route.notify_events = off;
+SELECT o2o_progress(9, 'dispatched') AS seq;
+PREPARE TRANSACTION 'tracking_2pc';
+ROLLBACK PREPARED 'tracking_2pc';
+SELECT count(*) AS prepared_left FROM pg_prepared_xacts;
 -- per-order numbers have no gaps and no repeats
 SELECT count(*) AS bad_seq FROM (
 	SELECT order_id, seq, row_number() OVER (PARTITION BY order_id ORDER BY event_id) AS n FROM o2o.order_event) x
