@@ -131,6 +131,63 @@ q -d $RUN -c "SELECT invariant, subject, actual, expected FROM o2o.invariant_vio
 say "the same at 4 clients with the outbox's NOTIFY trigger disabled (one round)"
 run A-quiet 4 1
 run B5-quiet 4 1
+
+# In the server alone, one session, on a fresh copy: blocks of 100 orders
+# in turn as A, B1 and B5 (a DO block that commits as pgbench would), with
+# the backend's CPU time (/proc/self/stat, in ticks of 10 ms) beside the
+# wall time: CPU time is what the noise of a shared machine changes least.
+say "in the server alone: blocks of 100 orders as A, B1, B5 in turn, one session"
+q -d postgres -c "DROP DATABASE IF EXISTS $RUN" -c "CREATE DATABASE $RUN TEMPLATE $DB"
+q -F ' ' -d $RUN -v blocks="${BENCH_INSERVER_BLOCKS:-8}" >>"$OUT" <<'SQL'
+SET synchronous_commit = off;
+CREATE TABLE bench_blocks (kind text, cpu float8, wall float8, orders int, steps int);
+CREATE FUNCTION pg_temp.cpu() RETURNS float8 LANGUAGE sql AS $$
+	SELECT (f[12]::float8 + f[13]::float8) / 100
+	  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) s $$;
+SELECT set_config('bench.blocks', :'blocks', false) \g /dev/null
+DO $$
+DECLARE
+	id bigint := 0;
+	kind text;
+	c0 float8;
+	w0 timestamptz;
+	d int;
+	n int;
+BEGIN
+	FOR blk IN 0 .. 3 * current_setting('bench.blocks')::int - 1 LOOP
+		kind := (ARRAY['A', 'B1', 'B5'])[blk % 3 + 1];
+		n := 0;
+		c0 := pg_temp.cpu();
+		w0 := clock_timestamp();
+		FOR i IN 1 .. 100 LOOP
+			id := id + 1;
+			d := o2o_assign(id);
+			IF kind = 'B5' THEN COMMIT; END IF;
+			IF kind <> 'A' AND d IS NOT NULL THEN
+				PERFORM o2o_progress(id, 'dispatched');
+				IF kind = 'B5' THEN COMMIT; END IF;
+				PERFORM o2o_progress(id, 'en_route', now() + interval '1 hour', now() + interval '3 hours');
+				IF kind = 'B5' THEN COMMIT; END IF;
+				PERFORM o2o_progress(id, 'arrived');
+				IF kind = 'B5' THEN COMMIT; END IF;
+				PERFORM o2o_progress(id, (SELECT CASE WHEN p.needs_install THEN 'installed' ELSE 'delivered' END
+											FROM o2o.orders o JOIN o2o.product p ON p.sku = o.sku WHERE o.order_id = id));
+				n := n + 4;
+			END IF;
+			COMMIT;
+		END LOOP;
+		INSERT INTO bench_blocks VALUES (kind, pg_temp.cpu() - c0, extract(epoch FROM clock_timestamp() - w0), 100, n);
+		COMMIT;
+	END LOOP;
+END $$;
+SELECT 'inserver', kind, sum(cpu), sum(wall), sum(orders), sum(steps) FROM bench_blocks GROUP BY kind ORDER BY kind;
+SELECT 'inserver_bad', count(*) FROM o2o.orders o JOIN o2o.product p ON p.sku = o.sku
+  LEFT JOIN o2o.assignment a ON a.order_id = o.order_id AND a.state = 'active'
+ WHERE o.order_id <= 300 * current_setting('bench.blocks')::int
+   AND o.status <> 'unassignable'
+   AND a.progress IS DISTINCT FROM CASE WHEN (o.order_id - 1) / 100 % 3 = 0 THEN 'scheduled'
+										WHEN p.needs_install THEN 'installed' ELSE 'delivered' END;
+SQL
 q -d postgres -c "DROP DATABASE IF EXISTS $RUN"
 
 # ---------------------------------------------------------------------------
@@ -148,6 +205,8 @@ awk '
 		if ($2 == "A") rounds[$3] = rounds[$3] " " $4
 	}
 	$1 == "violations" { violations = $2 }
+	$1 == "inserver" { ic[$2] = $3; iw[$2] = $4; io[$2] = $5; is[$2] = $6 }
+	$1 == "inserver_bad" { ibad = $2 }
 	END {
 		printf "%-8s %14s %18s %18s %9s %9s %12s %12s\n", "clients", "A orders/s", "B1 orders/s", "B5 orders/s",
 			"B1/A", "B5/A", "step us B1", "step us B5"
@@ -183,4 +242,13 @@ awk '
 			printf "%-3s 4 client(s), NOTIFY off: %d orders taken, %d unassignable, %d done, %d cut, %d bad; %d aborted or failed\n",
 				"B5", orders["B5-quiet/4"], unas["B5-quiet/4"], done["B5-quiet/4"], cut["B5-quiet/4"], bad["B5-quiet/4"], fail["B5-quiet/4"]
 		}
+		printf "\nin the server alone, one session (%d orders each, blocks of 100 in turn): per order, ms\n", io["A"]
+		printf "%-26s %10s %10s %12s %12s\n", "", "CPU", "wall", "CPU x A", "CPU us/step"
+		for (i = 1; i <= split("A B1 B5", kk, " "); i++) {
+			k = kk[i]
+			printf "%-26s %10.3f %10.3f %11.2fx", k, 1000 * ic[k] / io[k], 1000 * iw[k] / io[k], (ic[k] / io[k]) / (ic["A"] / io["A"])
+			if (is[k] > 0) printf " %12.0f", 1e6 * (ic[k] - ic["A"] * io[k] / io["A"]) / is[k]
+			printf "\n"
+		}
+		printf "orders not ending as their block meant (scheduled, or installed/delivered): %s\n", ibad
 	}' "$OUT"
