@@ -165,3 +165,11 @@ BENCH_SKIP_SETUP=1 bash bench/inventory.sh
 echo
 say "the promise: o2o_promise beside o2o_assign and a PL/pgSQL + PostGIS promise; a 20-SKU cart"
 BENCH_SKIP_SETUP=1 bash bench/promise.sh
+
+# the tracking writes on the default world (bench/tracking.sh): per order,
+# o2o_assign alone against o2o_assign + the four o2o_progress steps of its
+# delivery, in one transaction and in five; 1 and 4 clients, every order
+# checked; and the same in the server alone, in CPU time
+echo
+say "tracking: o2o_assign alone vs o2o_assign + dispatched, en_route, arrived, installed|delivered"
+BENCH_SKIP_SETUP=1 bash bench/tracking.sh
