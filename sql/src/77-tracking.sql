@@ -770,8 +770,8 @@ COMMENT ON VIEW o2o.delivery_outcomes IS
 CREATE VIEW o2o.promises_kept AS
 SELECT d.province, pg_catalog.count(*) AS orders,
 	   pg_catalog.count(*) FILTER (WHERE d.promise_kept) AS kept,
-	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*), 4) AS kept_share,
-	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*), 4) AS within_3_days_share
+	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*)::numeric, 4) AS kept_share,
+	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*)::numeric, 4) AS within_3_days_share
   FROM o2o.delivery_outcomes d
  GROUP BY GROUPING SETS ((d.province), ());
 COMMENT ON VIEW o2o.promises_kept IS
@@ -797,14 +797,14 @@ COMMENT ON VIEW o2o.arrivals IS 'every arrival at a buyer''s door: dealer, grid,
 
 CREATE VIEW o2o.late_arrivals_by_dealer AS
 SELECT r.dealer_id, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r GROUP BY r.dealer_id;
 COMMENT ON VIEW o2o.late_arrivals_by_dealer IS 'arrivals per dealer and how many came after their window';
 
 CREATE VIEW o2o.late_arrivals_by_grid AS
 SELECT r.grid_id, g.province, g.city, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r LEFT JOIN o2o.grid g ON g.grid_id = r.grid_id
  GROUP BY r.grid_id, g.province, g.city;
