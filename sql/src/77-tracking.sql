@@ -697,14 +697,14 @@ SELECT 'window booked differs from its jobs',
  WHERE w.booked <> coalesce(j.n, 0)
 UNION ALL
 SELECT 'window booked beyond its share', pg_catalog.format('installer %s, %s %s', b.installer_id, b.day, w.time_window),
-	   w.booked::bigint, w.share::bigint
+	   w.booked::bigint, w.share
   FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
  -- each window's share as o2o._window_capacity computes it (O2oWindowCapacity,
  -- src/tracking.h), written out: a monitoring role reads this view without
  -- EXECUTE on the internal functions
- CROSS JOIN LATERAL (VALUES ('morning', b.morning, (i.daily_capacity + 2) / 3),
-							('afternoon', b.afternoon, (i.daily_capacity + 1) / 3),
-							('evening', b.evening, i.daily_capacity / 3)) w (time_window, booked, share)
+ CROSS JOIN LATERAL (VALUES ('morning', b.morning, (i.daily_capacity::bigint + 2) / 3),
+							('afternoon', b.afternoon, (i.daily_capacity::bigint + 1) / 3),
+							('evening', b.evening, i.daily_capacity::bigint / 3)) w (time_window, booked, share)
  WHERE w.booked > w.share
 UNION ALL
 SELECT 'active assignment on an inactive installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
