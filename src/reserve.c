@@ -93,6 +93,7 @@ O2oPreparePlans(void)
 	JSONBOID, DATEOID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_upd[5] = {INT8OID, INT4OID, INT4OID, DATEOID, TEXTOID};
 	Oid			t_key[1] = {INT4OID};
+	Oid			t_inst[2] = {INT4OID, TEXTOID};
 	bool		windows;
 	Oid			t_unas[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
 	Oid			t_event[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
@@ -130,15 +131,16 @@ O2oPreparePlans(void)
 							: "UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
 	/*
-	 * A dealer closed, or an installer deactivated or cut, changes its row
-	 * under a lock these share locks wait for, and it moves the jobs it
-	 * finds (o2o._jeopardy): a booking either waits for that change and
-	 * sees it, or is seen by it.  The booking guards the window it takes:
+	 * A dealer closed, or an installer deactivated, cut or stripped of a
+	 * skill, changes its row under a lock these share locks wait for, and
+	 * it moves the jobs it finds (o2o._jeopardy): a booking either waits
+	 * for that change and sees it, or is seen by it.  The booking guards the window it takes:
 	 * each window takes its share of the capacity (tracking.h).
 	 */
 	plans.dealer_open = Prepare("SELECT 1 FROM o2o.dealer WHERE dealer_id = $1 AND active FOR SHARE", 1, t_key);
 	plans.installer_open = Prepare("SELECT daily_capacity FROM o2o.installer "
-								   " WHERE installer_id = $1 AND active FOR SHARE", 1, t_key);
+								   " WHERE installer_id = $1 AND active AND $2 OPERATOR(pg_catalog.=) ANY (skills) "
+								   "   FOR SHARE", 2, t_inst);
 	plans.book = Prepare(windows
 						 ? "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id, "
 						 "       morning, afternoon, evening) "
@@ -146,8 +148,8 @@ O2oPreparePlans(void)
 						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1, "
 						 "       morning = b.morning + ($5 = 0)::int, afternoon = b.afternoon + ($5 = 1)::int, "
 						 "       evening = b.evening + ($5 = 2)::int "
-						 " WHERE b.booked < $3 AND CASE $5 WHEN 0 THEN b.morning < ($3 + 2) / 3 "
-						 "       WHEN 1 THEN b.afternoon < ($3 + 1) / 3 ELSE b.evening < $3 / 3 END "
+						 " WHERE b.booked < $3 AND CASE $5 WHEN 0 THEN b.morning < ($3::int8 + 2) / 3 "
+						 "       WHEN 1 THEN b.afternoon < ($3::int8 + 1) / 3 ELSE b.evening < $3 / 3 END "
 						 "RETURNING booked"
 						 : "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
 						 "VALUES ($1, $2, 1, $4) "
@@ -259,8 +261,13 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 				for (k = 0; k < c->ninst; k++)
 					if (c->inst_id[k] == c->installer_id)
 						break;
-				/* the installer's capacity now, under a share lock (see O2oPreparePlans) */
+				/*
+				 * the installer's capacity now, under a share lock, if it is
+				 * still active and skilled (see O2oPreparePlans): the dealer
+				 * cache of a transaction that changed the installer is older
+				 */
 				args[0] = Int32GetDatum(c->installer_id);
+				args[1] = CStringGetTextDatum(o->category);
 				rc = SPI_execute_plan(plans.installer_open, args, NULL, false, 0);
 				if (rc != SPI_OK_SELECT)
 					elog(ERROR, "locking the installer failed: %s", SPI_result_code_string(rc));
@@ -281,7 +288,7 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 					ok = true;
 				else if (cap == 0)
 				{
-					/* deactivated meanwhile: none of its days */
+					/* deactivated or stripped of the skill meanwhile: none of its days */
 					c->inst_first_free[k] = -1;
 					c->installer_id = -1;
 					O2oPickInstaller(c);
