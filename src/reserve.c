@@ -131,17 +131,17 @@ O2oPreparePlans(void)
 							: "UPDATE o2o.stock SET reserved = reserved + $3, updated_at = now() "
 							" WHERE dealer_id = $1 AND sku = $2 AND on_hand - reserved >= $3", 3, t_reserve);
 	/*
-	 * A dealer closed, or an installer deactivated or cut, changes its row
-	 * under a lock these share locks wait for, and it moves the jobs it
-	 * finds (o2o._jeopardy): a booking either waits for that change and
-	 * sees it, or is seen by it.  The booking guards the window it takes:
+	 * A dealer closed, or an installer deactivated, cut or stripped of a
+	 * skill, changes its row under a lock these share locks wait for, and
+	 * it moves the jobs it finds (o2o._jeopardy): a booking either waits
+	 * for that change and sees it, or is seen by it.  The booking guards the window it takes:
 	 * each window takes its share of the capacity (tracking.h).
 	 */
 	plans.dealer_open = Prepare("SELECT 1 FROM o2o.dealer WHERE dealer_id = $1 AND active FOR SHARE", 1, t_key);
 	/* the dealer cache may not have seen a change this transaction made yet */
 	plans.installer_open = Prepare("SELECT daily_capacity FROM o2o.installer "
 								   " WHERE installer_id = $1 AND active AND dealer_id = $2 "
-								   "   AND $3 = ANY (skills) FOR SHARE", 3, t_open);
+								   "   AND $3 OPERATOR(pg_catalog.=) ANY (skills) FOR SHARE", 3, t_open);
 	plans.book = Prepare(windows
 						 ? "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id, "
 						 "       morning, afternoon, evening) "
@@ -149,8 +149,8 @@ O2oPreparePlans(void)
 						 "ON CONFLICT (installer_id, day) DO UPDATE SET booked = b.booked + 1, "
 						 "       morning = b.morning + ($5 = 0)::int, afternoon = b.afternoon + ($5 = 1)::int, "
 						 "       evening = b.evening + ($5 = 2)::int "
-						 " WHERE b.booked < $3 AND CASE $5 WHEN 0 THEN b.morning < ($3 + 2) / 3 "
-						 "       WHEN 1 THEN b.afternoon < ($3 + 1) / 3 ELSE b.evening < $3 / 3 END "
+						 " WHERE b.booked < $3 AND CASE $5 WHEN 0 THEN b.morning < ($3::int8 + 2) / 3 "
+						 "       WHEN 1 THEN b.afternoon < ($3::int8 + 1) / 3 ELSE b.evening < $3 / 3 END "
 						 "RETURNING booked"
 						 : "INSERT INTO o2o.installer_day AS b (installer_id, day, booked, region_id) "
 						 "VALUES ($1, $2, 1, $4) "

@@ -46,7 +46,8 @@ extern const char *O2oWindowName(O2oWindow w);
 static inline int
 O2oWindowCapacity(int cap, int w)
 {
-	return w < O2O_NJOB_WINDOWS ? (cap + O2O_NJOB_WINDOWS - 1 - w) / O2O_NJOB_WINDOWS : 0;
+	/* in 64 bits: cap + 2 overflows an int for the largest capacities */
+	return w < O2O_NJOB_WINDOWS ? (int) (((int64) cap + O2O_NJOB_WINDOWS - 1 - w) / O2O_NJOB_WINDOWS) : 0;
 }
 
 /* The first window of a day with room, given its jobs per window; -1 when full. */

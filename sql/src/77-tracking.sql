@@ -696,10 +696,15 @@ SELECT 'window booked differs from its jobs',
  WHERE w.booked <> coalesce(j.n, 0)
 UNION ALL
 SELECT 'window booked beyond its share', pg_catalog.format('installer %s, %s %s', b.installer_id, b.day, w.time_window),
-	   w.booked::bigint, o2o._window_capacity(i.daily_capacity, w.time_window)::bigint
+	   w.booked::bigint, w.share
   FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
- CROSS JOIN LATERAL (VALUES ('morning', b.morning), ('afternoon', b.afternoon), ('evening', b.evening)) w (time_window, booked)
- WHERE w.booked > o2o._window_capacity(i.daily_capacity, w.time_window)
+ -- each window's share as o2o._window_capacity computes it (O2oWindowCapacity,
+ -- src/tracking.h), written out: a monitoring role reads this view without
+ -- EXECUTE on the internal functions
+ CROSS JOIN LATERAL (VALUES ('morning', b.morning, (i.daily_capacity::bigint + 2) / 3),
+							('afternoon', b.afternoon, (i.daily_capacity::bigint + 1) / 3),
+							('evening', b.evening, i.daily_capacity::bigint / 3)) w (time_window, booked, share)
+ WHERE w.booked > w.share
 UNION ALL
 SELECT 'active assignment on an inactive installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) WHERE x.state = 'active' AND NOT i.active
@@ -772,8 +777,8 @@ COMMENT ON VIEW o2o.delivery_outcomes IS
 CREATE VIEW o2o.promises_kept AS
 SELECT d.province, pg_catalog.count(*) AS orders,
 	   pg_catalog.count(*) FILTER (WHERE d.promise_kept) AS kept,
-	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*), 4) AS kept_share,
-	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*), 4) AS within_3_days_share
+	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*)::numeric, 4) AS kept_share,
+	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*)::numeric, 4) AS within_3_days_share
   FROM o2o.delivery_outcomes d
  GROUP BY GROUPING SETS ((d.province), ());
 COMMENT ON VIEW o2o.promises_kept IS
@@ -799,14 +804,14 @@ COMMENT ON VIEW o2o.arrivals IS 'every arrival at a buyer''s door: dealer, grid,
 
 CREATE VIEW o2o.late_arrivals_by_dealer AS
 SELECT r.dealer_id, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r GROUP BY r.dealer_id;
 COMMENT ON VIEW o2o.late_arrivals_by_dealer IS 'arrivals per dealer and how many came after their window';
 
 CREATE VIEW o2o.late_arrivals_by_grid AS
 SELECT r.grid_id, g.province, g.city, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r LEFT JOIN o2o.grid g ON g.grid_id = r.grid_id
  GROUP BY r.grid_id, g.province, g.city;

@@ -83,7 +83,18 @@ INSERT INTO fuzz.entry VALUES
 	('promise', 6, 'o2o_expire_holds', '{22023}', 1),
 	-- an order unlike the hold it names, still held: O2012
 	('promise', 7, 'o2o_assign (order with hold_id)', '{O2005,O2006,O2012}', 2),
-	('promise', 8, 'o2o.invariant_violations', '{}', 0);
+	('promise', 8, 'o2o.invariant_violations', '{}', 0),
+	-- tracking (0.9.0): a NULL order or step 22004, an unknown order O2005, an
+	-- order not assigned or a step its progress does not allow O2006, an unknown
+	-- step or a bad argument 22023, no free slot for a reschedule O2013
+	('tracking', 1, 'o2o_progress', '{O2005,O2006,O2013,22004,22023}', 6),
+	('tracking', 2, 'o2o_track', '{O2005}', 2),
+	('tracking', 3, 'o2o_events', '{}', 2),
+	-- an unknown window 22023
+	('tracking', 4, 'o2o_time_windows, _window_capacity', '{22023}', 1),
+	-- a job that another transaction holds 55P03; not READ COMMITTED 0A000
+	('tracking', 5, 'jeopardy (installer, dealer UPDATE)', '{55P03,0A000}', 1),
+	('tracking', 6, 'o2o.invariant_violations', '{}', 0);
 
 -- the calls made, per entry point (summed over batches)
 CREATE TABLE fuzz.tally (
@@ -405,6 +416,7 @@ BEGIN
 		WHEN 'life' THEN RETURN fuzz.life_step(seed, i, e);
 		WHEN 'dml' THEN RETURN fuzz.dml_step(seed, i, e);
 		WHEN 'promise' THEN RETURN fuzz.promise_step(seed, i, e);
+		WHEN 'tracking' THEN RETURN fuzz.tracking_step(seed, i, e);
 	END CASE;
 END
 $$;
@@ -417,6 +429,7 @@ BEGIN
 	CASE family
 		WHEN 'grid' THEN PERFORM fuzz.prepare_grid_family();
 		WHEN 'life', 'dml' THEN PERFORM fuzz.prepare_life_family();
+		WHEN 'tracking' THEN PERFORM fuzz.prepare_tracking_family();
 		ELSE NULL;
 	END CASE;
 END
@@ -431,6 +444,7 @@ BEGIN
 		WHEN 'life' THEN PERFORM fuzz.life_begin();
 		WHEN 'dml' THEN PERFORM fuzz.life_begin();
 		WHEN 'promise' THEN PERFORM fuzz.life_begin();
+		WHEN 'tracking' THEN PERFORM fuzz.life_begin();
 		ELSE NULL;
 	END CASE;
 END
@@ -446,6 +460,7 @@ BEGIN
 		WHEN 'life' THEN PERFORM fuzz.life_end('life', 8, seed, i);
 		WHEN 'dml' THEN PERFORM fuzz.life_end('dml', 7, seed, i);
 		WHEN 'promise' THEN PERFORM fuzz.promise_end(seed, i);
+		WHEN 'tracking' THEN PERFORM fuzz.tracking_end(seed, i);
 		ELSE NULL;
 	END CASE;
 END

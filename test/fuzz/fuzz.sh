@@ -18,6 +18,9 @@
 #   dml    the C triggers through random INSERTs and UPDATEs
 #   promise  o2o_promise, o2o_promise_skus, o2o_promise_places, o2o_hold,
 #          o2o_release_hold, o2o_expire_holds, o2o_assign of orders with a hold_id
+#   tracking o2o_progress, o2o_track, o2o_events, o2o_time_windows (and
+#          o2o._window_capacity), the jeopardy triggers (installers cut,
+#          deactivated or stripped of a skill, dealers closed)
 # The calls of a family run in PL/pgSQL (test/fuzz/*.sql), as statements of
 # about half of statement_timeout each; psql runs one statement at a time,
 # so a crash loses one statement, which is then run again with every call
@@ -27,9 +30,9 @@
 #   FUZZ_SEED       the seed (default: random; --short: 4642933, so that CI
 #                   is repeatable); printed, and every run is reproducible from it
 #   FUZZ_CALLS      calls per entry point (default 1000000; --short: fixed)
-#   FUZZ_FAMILIES   which families (default "grid agg price life dml promise")
+#   FUZZ_FAMILIES   which families (default "grid agg price life dml promise tracking")
 #   FUZZ_FIRST, FUZZ_LAST   run only calls FUZZ_FIRST..FUZZ_LAST of each family
-#                   (to replay one failure; for life, dml and promise start at 1)
+#                   (to replay one failure; for life, dml, promise and tracking start at 1)
 #   FUZZ_TIMEOUT_MS statement_timeout of each call (default 1000)
 #   FUZZ_SLOW_CAP   after this many calls of an entry point cancelled by the
 #                   timeout on one kind of input, skip that kind (default 3;
@@ -67,7 +70,7 @@ else
 	SEED=${FUZZ_SEED:-$(( (RANDOM << 16 | RANDOM << 1 | RANDOM & 1) % 1000000000 ))}
 fi
 CALLS=${FUZZ_CALLS:-1000000}
-FAMILIES=${FUZZ_FAMILIES:-grid agg price life dml promise}
+FAMILIES=${FUZZ_FAMILIES:-grid agg price life dml promise tracking}
 FIRST=${FUZZ_FIRST:-1}
 LAST=${FUZZ_LAST:-9223372036854775806}
 TIMEOUT_MS=${FUZZ_TIMEOUT_MS:-1000}
@@ -95,6 +98,7 @@ targets() {	# targets FAMILY
 			life) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 			dml) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 			promise) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
+			tracking) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 		esac
 	else
 		# the short run of make test: over 100,000 calls in about 90 s on 2 cores
@@ -105,6 +109,7 @@ targets() {	# targets FAMILY
 			life) echo "{1500,1500,1500,1500,1500,1500,1500,0}" ;;
 			dml) echo "{2000,2000,2000,2000,2000,2000,0}" ;;
 			promise) echo "{800,400,400,400,400,400,400,0}" ;;
+			tracking) echo "{1200,400,400,400,150,0}" ;;
 		esac
 	fi
 }
@@ -129,10 +134,12 @@ SELECT o2o_gen.build($wseed, n_grids => 40, n_dealers => 400, n_orders => 3000);
 \i test/fuzz/life.sql
 \i test/fuzz/dml.sql
 \i test/fuzz/promise.sql
+\i test/fuzz/tracking.sql
 SELECT fuzz.prepare_world();
 SELECT fuzz.prepare_price();
 SELECT fuzz.prepare_life();
 SELECT fuzz.prepare_promise();
+SELECT fuzz.prepare_tracking();
 INSERT INTO fuzz.conf VALUES ('timeout_ms', '$TIMEOUT_MS'), ('slow_cap', '$SLOW_CAP');
 VACUUM ANALYZE;
 SQL
@@ -284,7 +291,7 @@ if [ $total_fail -gt 0 ]; then
 	echo "FAILURES ($total_fail; the first 3 of each kind and entry point):"
 	for fam in $FAMILIES; do
 		case $fam in
-			life|dml|promise) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_LAST=%s" ;;
+			life|dml|promise|tracking) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_LAST=%s" ;;
 			*) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_FIRST=%s FUZZ_LAST=%s" ;;
 		esac
 		psql_q -d o2o_fuzz_$fam -v replay="$replay" <<'SQL'

@@ -40,7 +40,7 @@
 
 -- the promise's columns
 CREATE TYPE fuzz.prom AS (deliverable boolean, promised_date date, grid_id int, same_grid boolean,
-						  dealer_id int, distance_m float8, reason text);
+						  dealer_id int, distance_m float8, reason text, promised_window text);
 
 CREATE FUNCTION fuzz.prepare_promise() RETURNS void
 	LANGUAGE sql
@@ -136,6 +136,9 @@ CREATE FUNCTION fuzz.promise_bad(p fuzz.prom) RETURNS text
 				WHEN p.deliverable AND (p.promised_date IS NULL OR p.distance_m IS NULL OR NOT p.distance_m >= 0
 										OR p.same_grid IS NULL OR p.grid_id IS NULL) THEN
 					'deliverable without a date, a distance or a grid'
+				WHEN p.deliverable <> (p.promised_window IS NOT NULL)
+					 OR p.promised_window NOT IN ('morning', 'afternoon', 'evening', 'day') THEN
+					'a time window iff deliverable (one of o2o_time_windows), broken'
 		   END
 $$;
 
@@ -284,7 +287,7 @@ BEGIN
 		IF sum1 <> sum0 THEN
 			why := format('o2o_promise changed the world: %s -> %s', sum0, sum1);
 		ELSIF c.st IS NULL AND cardinality(errs) = 0 AND (v_sku IS NULL OR pt.g IS NULL OR v_qty IS NULL) THEN
-			why := CASE WHEN c.res[1] IS DISTINCT FROM ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL)::fuzz.prom::text
+			why := CASE WHEN c.res[1] IS DISTINCT FROM ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::fuzz.prom::text
 						 AND cardinality(c.res) > 0 THEN 'a row for a NULL argument of a STRICT function' END;
 		ELSIF c.st IS NULL AND cardinality(errs) = 0 THEN
 			why := fuzz.promise_bad(c.res[1]::fuzz.prom);
@@ -408,7 +411,7 @@ BEGIN
 				want := '{}';
 			ELSE
 				want := ARRAY(SELECT CASE WHEN gs[k] IS NULL THEN ROW(k, NULL::boolean, NULL::date, NULL::int, NULL::boolean,
-																		 NULL::int, NULL::float8, NULL::text)::text
+																		 NULL::int, NULL::float8, NULL::text, NULL::text)::text
 										  ELSE ROW(k, (fuzz.promise_of(v_sku, gs[k], v_qty)).*)::text END
 								FROM generate_series(1, n) k);
 			END IF;

@@ -60,6 +60,8 @@ GRANT EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decli
 	o2o_cancel(bigint), o2o_complete(bigint) TO regress_o2o_app;
 GRANT EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
 	o2o_expire_holds(int) TO regress_o2o_app;
+GRANT EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+	o2o_track(bigint), o2o_events(pg_snapshot, pg_snapshot) TO regress_o2o_app;
 SET ROLE regress_o2o_app;
 INSERT INTO o2o.orders (sku, qty, location, address) VALUES
  ('FR-1', 1, 'SRID=4326;POINT(109.55 30.45)', 'a'),
@@ -86,6 +88,34 @@ SELECT o2o_release_hold(max(hold_id)) AS released FROM o2o.hold;
 SELECT o2o_expire_holds() AS expired;
 SELECT hold_id, state FROM o2o.hold ORDER BY hold_id;
 UPDATE o2o.hold SET state = 'held';
+\echo :LAST_ERROR_SQLSTATE
+-- tracking: the delivery app reports progress, the tracking page reads it,
+-- a consumer reads the outbox from its last snapshot
+SELECT pg_current_snapshot() AS since \gset
+INSERT INTO o2o.orders (sku, qty, location, address) VALUES ('AC-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'f')
+RETURNING order_id AS tracked \gset
+SELECT o2o_assign(:tracked) AS dealer;
+SELECT o2o_progress(:tracked, 'dispatched') AS seq;
+SELECT o2o_progress(:tracked, 'en_route', now(), now() + interval '1 hour') AS seq;
+SELECT o2o_progress(:tracked, 'arrived') AS seq;
+SELECT o2o_progress(:tracked, 'failed', reason => 'nobody home') AS seq;
+SELECT o2o_progress(:tracked, 'rescheduled', day => current_date + 2, time_window => 'morning') AS seq;
+SELECT o2o_progress(:tracked, 'installed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT t->>'status' AS status, t->>'progress' AS progress, t->>'promised_window' AS promised_window,
+	   (t->>'promised_date')::date - current_date AS in_days, t->>'attempts' AS attempts,
+	   t->'installer'->>'name' AS installer, jsonb_array_length(t->'steps') AS steps
+  FROM o2o_track(:tracked) t;
+SELECT order_id = :tracked AS tracked, seq, event, detail->>'progress' AS progress FROM o2o_events(:'since') ORDER BY event_id;
+SELECT o2o_progress(:tracked, 'dispatched') AS seq, o2o_progress(:tracked, 'arrived') AS seq2,
+	   o2o_progress(:tracked, 'installed') AS seq3;
+SELECT o2o_complete(:tracked);
+SELECT count(*) AS events_since FROM o2o_events(:'since');
+SELECT count(*) = (SELECT count(*) FROM o2o.order_event) AS all_events FROM o2o_events(NULL);
+-- progress is reported only through o2o_progress
+UPDATE o2o.assignment SET progress = 'installed';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE o2o.installer SET active = false;
 \echo :LAST_ERROR_SQLSTATE
 -- without write grants it cannot break what routing keeps consistent
 UPDATE o2o.stock SET reserved = 0;
@@ -118,11 +148,38 @@ SELECT grid_id, dealers, units_available FROM o2o.grid_coverage;
 SELECT count(*) AS holes FROM o2o.grid_holes;
 SELECT dealer_id, as_fulfiller, as_installer FROM o2o.dealer_earnings_monthly ORDER BY dealer_id;
 SELECT sku, price FROM o2o.price_history ORDER BY sku;
+RESET ROLE;
+-- the views of tracking (0.9.0) need SELECT on them only (o2o_time_windows,
+-- which they call, is PUBLIC's); monitoring reads o2o.invariant_violations
+GRANT SELECT ON o2o.orders_at_risk, o2o.delivery_outcomes, o2o.promises_kept, o2o.days_to_install,
+	o2o.arrivals, o2o.late_arrivals_by_dealer, o2o.late_arrivals_by_grid, o2o.failed_attempts
+	TO regress_o2o_bi;
+GRANT SELECT ON o2o.invariant_violations TO regress_o2o_bi;
+SET ROLE regress_o2o_bi;
+SELECT order_id, status, risk FROM o2o.orders_at_risk ORDER BY order_id;
+SELECT order_id, dealer_id, installer_id, first_promised_window, days_to_install, promise_kept, failed_attempts
+  FROM o2o.delivery_outcomes ORDER BY order_id;
+SELECT province, orders, kept, kept_share, within_3_days_share FROM o2o.promises_kept ORDER BY province NULLS LAST;
+SELECT days, orders, share, cumulative_share FROM o2o.days_to_install ORDER BY days;
+SELECT dealer_id, late FROM o2o.arrivals ORDER BY event_id;
+SELECT dealer_id, arrivals, late, late_share FROM o2o.late_arrivals_by_dealer ORDER BY dealer_id;
+SELECT grid_id, arrivals, late, late_share FROM o2o.late_arrivals_by_grid ORDER BY grid_id;
+SELECT reason, attempts, orders FROM o2o.failed_attempts ORDER BY reason;
+SELECT count(*) AS invariant_violations FROM o2o.invariant_violations;
 SELECT count(*) FROM o2o.stock;
 \echo :LAST_ERROR_SQLSTATE
 SELECT o2o_assign(3);
 \echo :LAST_ERROR_SQLSTATE
 SELECT o2o_cancel(3);
+\echo :LAST_ERROR_SQLSTATE
+-- nor report progress, nor read a tracking page or the outbox
+SELECT o2o_progress(3, 'dispatched');
+\echo :LAST_ERROR_SQLSTATE
+SELECT o2o_track(3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM o2o_events(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM o2o.order_event;
 \echo :LAST_ERROR_SQLSTATE
 -- the caches, built by the owner, do not answer a role that may not read
 -- their tables (before 0.5.0 the grid index and the prices did)
@@ -154,6 +211,8 @@ REVOKE EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decl
 	o2o_cancel(bigint), o2o_complete(bigint) FROM regress_o2o_app;
 REVOKE EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
 	o2o_expire_holds(int) FROM regress_o2o_app;
+REVOKE EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+	o2o_track(bigint), o2o_events(pg_snapshot, pg_snapshot) FROM regress_o2o_app;
 DROP ROLE regress_o2o_app;
 DROP ROLE regress_o2o_bi;
 SET client_min_messages = warning;

@@ -32,7 +32,9 @@ DECLARE
 	funcs text[] := ARRAY['cardinality', 'array_length', 'round', 'trunc', 'abs', 'format', 'jsonb_build_object',
 						  'date_trunc', 'tstzrange', 'unnest', 'upper', 'lower', 'length', 'greatest',
 						  'st_x', 'st_y', 'st_xmin', 'st_xmax', 'st_ymin', 'st_ymax', 'st_isempty', 'st_isvalid',
-						  'st_covers', 'st_astext', 'now', 'clock_timestamp', 'nextval'];
+						  'st_covers', 'st_astext', 'now', 'clock_timestamp', 'nextval', 'ceil', 'btrim',
+						  'jsonb_agg', 'pg_notify', 'pg_visible_in_snapshot', 'pg_snapshot_xmin', 'current_setting',
+						  'jsonb_array_length', 'pg_sleep'];
 	pgs text := (SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 				  WHERE e.extname = 'postgis');
 	aggs text[] := ARRAY['count', 'sum', 'min', 'max', 'avg', 'lag', 'lead', 'array_agg', 'string_agg'];
@@ -92,7 +94,53 @@ BEGIN
 		INSERT INTO public.planted VALUES ('function', 'jsonb_build_object', sig);
 		n := n + 1;
 	END LOOP;
-	FOREACH sig IN ARRAY ARRAY['text, text, bigint', 'text, bigint, text', 'text, text, integer', 'text, text, text, bigint'] LOOP
+	-- and those of tracking (0.9.0): each step's detail, a reschedule, a
+	-- move, a re-route, the tracking page (its dealer, installer, steps and
+	-- the page itself)
+	FOREACH sig IN ARRAY ARRAY[
+			'text, timestamp with time zone, text, timestamp with time zone, text, boolean',
+			'text, boolean, text, integer', 'text, text, text, integer',
+			'text, text, text, integer, text, date, text, text',
+			'text, date, text, date, text, text',
+			'text, date, text, text, text, integer, text, date, text, text, text, integer',
+			'text, text, text, integer, text, integer, text, integer, text, date, text, text',
+			'text, text, text, integer, text, integer, text, date, text, text',
+			'text, integer, text, text, text, text',
+			'text, integer, text, text, text, text, text, timestamp with time zone, text, jsonb',
+			'text, bigint, text, text, text, text, text, text, text, integer, text, text, text, date, text, text, '
+			'text, timestamp with time zone, text, timestamp with time zone, text, date, text, text, '
+			'text, timestamp with time zone, text, timestamp with time zone, text, timestamp with time zone, '
+			'text, boolean, text, integer, text, jsonb, text, jsonb, text, jsonb'] LOOP
+		CONTINUE WHEN EXISTS (SELECT 1 FROM public.planted WHERE name = 'jsonb_build_object' AND args = sig);
+		EXECUTE format($f$CREATE FUNCTION public.jsonb_build_object(%s) RETURNS jsonb LANGUAGE plpgsql
+						 AS 'BEGIN RAISE EXCEPTION ''planted function jsonb_build_object(%s) ran''; END'$f$, sig, sig);
+		INSERT INTO public.planted VALUES ('function', 'jsonb_build_object', sig);
+		n := n + 1;
+	END LOOP;
+	-- operators the catalog has, shadowed exactly: the catalog's win while
+	-- pg_catalog comes first in the search_path (as it does, implicitly or
+	-- pinned), so these run only if a function put public before it
+	FOREACH sig IN ARRAY ARRAY['>;timestamp with time zone;timestamp with time zone',
+							   '<=;timestamp with time zone;timestamp with time zone',
+							   '<;timestamp with time zone;timestamp with time zone',
+							   '-;timestamp with time zone;timestamp with time zone',
+							   '+;date;time without time zone', '+;date;integer', '<=;date;date', '>;date;date',
+							   '>=;xid8;xid8', '/;numeric;numeric', '/;numeric;integer', '->>;jsonb;text',
+							   '->;jsonb;text', '||;jsonb;jsonb', '=;text;text', '<>;text;text'] LOOP
+		nm := split_part(sig, ';', 1); l := split_part(sig, ';', 2); r := split_part(sig, ';', 3);
+		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprnamespace = 'public'::regnamespace
+								 AND o.oprname = nm AND o.oprleft = l::regtype AND o.oprright = r::regtype);
+		n := n + 1;
+		EXECUTE format($f$CREATE FUNCTION public.o2o_trap_op_%s(%s, %s) RETURNS %s LANGUAGE plpgsql
+						 AS 'BEGIN RAISE EXCEPTION ''planted operator %s(%s, %s) ran''; END'$f$,
+					   n, l, r, CASE WHEN nm IN ('>', '<=', '<', '>=', '=', '<>') THEN 'boolean' ELSE l END, nm, l, r);
+		EXECUTE format('CREATE OPERATOR public.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = public.o2o_trap_op_%s)',
+					   nm, l, r, n);
+		INSERT INTO public.planted VALUES ('operator', nm, l || ', ' || r);
+	END LOOP;
+	FOREACH sig IN ARRAY ARRAY['text, text, bigint', 'text, bigint, text', 'text, text, integer', 'text, text, text, bigint',
+							   'text, text, date, date', 'text, integer, date, text', 'text, integer, integer, integer',
+							   'text, text, text'] LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = 'format'
 								 AND array_to_string(p.proargtypes::regtype[], ', ') = sig);
 		EXECUTE format($f$CREATE FUNCTION public.format(%s) RETURNS text LANGUAGE plpgsql
@@ -128,6 +176,8 @@ SET search_path = pg_catalog, pg_temp AS $scenario$
 DECLARE
 	r text;
 	v text[] := '{}';
+	ids bigint[];
+	snap pg_snapshot;
 BEGIN
 	SET LOCAL client_min_messages = warning;
 	INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
@@ -174,6 +224,82 @@ BEGIN
 	UPDATE o2o.hold SET expires_at = now() - interval '1 second' WHERE state = 'held';
 	v := v || public.o2o_expire_holds(10)::text
 		   || (SELECT count(*)::text FROM o2o.invariant_violations);
+	-- tracking (0.9.0): the time windows, progress through every step, the
+	-- tracking page, the outbox (its NOTIFY trigger fires with each event)
+	snap := pg_current_snapshot();
+	UPDATE o2o.stock SET on_hand = on_hand + 20 WHERE dealer_id = 1;
+	UPDATE o2o.stock SET on_hand = on_hand + 5 WHERE dealer_id = 2;
+	INSERT INTO o2o.installer (installer_id, dealer_id, name, skills, daily_capacity, contact) VALUES
+	 (2, 1, 'Li', '{ac}', 3, '555-2'), (3, 1, 'Zhao', '{ac}', 6, '555-3');
+	v := v || (SELECT string_agg(time_window || '=' || o2o._window_capacity(7, time_window), ',' ORDER BY starts, ends)
+				 FROM public.o2o_time_windows());
+	INSERT INTO o2o.orders (sku, qty, location, address) VALUES
+	 ('AC-1', 1, 'SRID=4326;POINT(109.5 30.5)', 't1'), ('AC-1', 1, 'SRID=4326;POINT(109.5 30.5)', 't2'),
+	 ('FR-1', 1, 'SRID=4326;POINT(109.6 30.4)', 't3');
+	SELECT array_agg(order_id ORDER BY order_id) INTO ids FROM o2o.orders WHERE address IN ('t1', 't2', 't3');
+	v := v || public.o2o_assign(ids[1])::text || public.o2o_assign(ids[2])::text || public.o2o_assign(ids[3])::text;
+	-- installed: dispatched, en_route (an ETA), arrived, installed, completed
+	v := v || public.o2o_progress(ids[1], 'dispatched')::text
+		   || public.o2o_progress(ids[1], 'en_route', now(), now() + interval '1 hour')::text
+		   || public.o2o_progress(ids[1], 'en_route', now(), now() + interval '2 hours')::text
+		   || public.o2o_progress(ids[1], 'arrived')::text
+		   || public.o2o_progress(ids[1], 'installed')::text;
+	PERFORM public.o2o_complete(ids[1]);
+	-- failed, rescheduled to a window of another day, and a wrong step
+	v := v || public.o2o_progress(ids[2], 'dispatched')::text
+		   || public.o2o_progress(ids[2], 'failed', reason => 'nobody home')::text
+		   || public.o2o_progress(ids[2], 'rescheduled', day => current_date + 2, time_window => 'afternoon')::text
+		   || public.o2o_progress(ids[2], 'rescheduled', day => current_date + 3)::text;
+	BEGIN
+		PERFORM public.o2o_progress(ids[2], 'installed');
+	EXCEPTION WHEN SQLSTATE 'O2006' THEN
+		v := v || 'O2006'::text;
+	END;
+	-- a delivery without installation: delivered, then completed
+	v := v || public.o2o_progress(ids[3], 'dispatched')::text || public.o2o_progress(ids[3], 'arrived')::text
+		   || public.o2o_progress(ids[3], 'failed', reason => 'wrong address')::text
+		   || public.o2o_progress(ids[3], 'rescheduled', day => current_date + 1, time_window => 'day')::text
+		   || public.o2o_progress(ids[3], 'dispatched')::text || public.o2o_progress(ids[3], 'arrived')::text
+		   || public.o2o_progress(ids[3], 'delivered')::text;
+	PERFORM public.o2o_complete(ids[3]);
+	v := v || jsonb_array_length(public.o2o_track(ids[1])->'steps')::text
+		   || (public.o2o_track(ids[2])->>'progress') || (public.o2o_track(ids[3])->>'status')
+		   || (SELECT count(*)::text FROM public.o2o_events(snap))
+		   || (SELECT count(*)::text FROM public.o2o_events(snap, pg_current_snapshot()))
+		   || (SELECT (count(*) > 0)::text FROM public.o2o_events(NULL));
+	-- jeopardy: an installer cut, one stripped of its skill, one deactivated,
+	-- each with jobs booked (assignments and a hold); a dealer closed with
+	-- active jobs
+	INSERT INTO o2o.orders (sku, qty, location, address)
+	SELECT 'AC-1', 1, 'SRID=4326;POINT(109.5 30.5)', 'j' || k FROM generate_series(1, 6) k;
+	INSERT INTO o2o.orders (sku, qty, location, address)
+	SELECT 'FR-1', 1, 'SRID=4326;POINT(109.6 30.4)', 'f' || k FROM generate_series(1, 3) k;
+	v := v || (SELECT string_agg(coalesce(public.o2o_assign(order_id)::text, '-'), ',' ORDER BY order_id)
+				 FROM o2o.orders WHERE address ~ '^[jf][0-9]$');
+	v := v || coalesce(public.o2o_hold('AC-1'::text, 'SRID=4326;POINT(109.5 30.5)'::public.geometry, 1,
+									   '10 minutes'::interval)::text, 'no hold');
+	UPDATE o2o.installer SET daily_capacity = 1 WHERE installer_id = 3;
+	UPDATE o2o.installer SET skills = '{fridge}' WHERE installer_id = 2;
+	UPDATE o2o.installer SET active = false
+	 WHERE installer_id = (SELECT h.installer_id FROM o2o.hold h WHERE h.state = 'held' AND h.installer_id IS NOT NULL
+							ORDER BY h.hold_id DESC LIMIT 1);
+	UPDATE o2o.dealer SET active = false
+	 WHERE dealer_id = (SELECT a.dealer_id FROM o2o.assignment a WHERE a.state = 'active' AND a.installer_id IS NULL
+						 ORDER BY a.dealer_id DESC LIMIT 1);
+	v := v || (SELECT string_agg(event || '=' || n, ',' ORDER BY event)
+				 FROM (SELECT e.event, count(*) AS n FROM o2o.order_event e WHERE e.event IN ('moved', 'jeopardy')
+						GROUP BY e.event) x)
+		   || (SELECT count(*)::text FROM o2o.hold WHERE state = 'released')
+		   || (SELECT count(*)::text FROM o2o.invariant_violations);
+	-- the views of 0.9.0
+	v := v || (SELECT count(*)::text FROM o2o.orders_at_risk) || (SELECT count(*)::text FROM o2o.delivery_outcomes)
+		   || (SELECT string_agg(orders || ':' || kept || ':' || kept_share || ':' || within_3_days_share, ',')
+				 FROM o2o.promises_kept)
+		   || (SELECT string_agg(days || ':' || share || ':' || cumulative_share, ',') FROM o2o.days_to_install)
+		   || (SELECT count(*)::text FROM o2o.arrivals)
+		   || (SELECT string_agg(arrivals || ':' || late_share, ',') FROM o2o.late_arrivals_by_dealer)
+		   || (SELECT string_agg(arrivals || ':' || late_share, ',') FROM o2o.late_arrivals_by_grid)
+		   || (SELECT string_agg(reason || ':' || attempts, ',' ORDER BY reason) FROM o2o.failed_attempts);
 	-- a dealer moves into the other region; a border moves
 	UPDATE o2o.dealer SET location = 'SRID=4326;POINT(110.5 30.5)' WHERE dealer_id = 2;
 	UPDATE o2o.grid SET geom = 'SRID=4326;MULTIPOLYGON(((109 30,110.6 30,110.6 31,109 31,109 30)))' WHERE grid_id = 1;
@@ -201,13 +327,28 @@ SELECT count(*) AS issue_examples FROM public.planted
 						('format', 'text, bigint'), ('>', 'numeric, integer'));
 CREATE EXTENSION o2o_route;
 SELECT public.o2o_scenario() AS planted_before;
--- no constraint, default, index or view binds an object outside pg_catalog
--- and PostGIS
-SELECT count(*) AS bound_to_planted
+-- no constraint, default, index, trigger or view binds a planted object
+-- (an operator, function or aggregate of public that is not the
+-- extension's): besides the planted objects themselves, nothing depends on
+-- one (a view that ran no planted operator in the scenario, on a branch
+-- its rows never took, would still be listed here)
+WITH planted AS (
+	SELECT 'pg_operator'::regclass AS classid, o.oid FROM pg_operator o
+	 WHERE o.oprnamespace = 'public'::regnamespace
+	   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_operator'::regclass AND e.objid = o.oid
+						 AND e.deptype = 'e')
+	UNION ALL
+	SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p
+	 WHERE p.pronamespace = 'public'::regnamespace
+	   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid
+						 AND e.deptype = 'e')
+	   AND (p.proname LIKE 'o2o\_trap\_%' OR p.prosrc LIKE 'BEGIN RAISE EXCEPTION ''planted %' OR p.prokind = 'a'))
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS bound_to_planted,
+	   pg_describe_object(d.refclassid, d.refobjid, 0) AS planted_object
   FROM pg_depend d
-  JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
- WHERE p.pronamespace = 'public'::regnamespace
-   AND (p.proname LIKE 'o2o\_trap\_%' OR p.prosrc LIKE 'BEGIN RAISE EXCEPTION ''planted %');
+  JOIN planted r ON r.classid = d.refclassid AND r.oid = d.refobjid
+ WHERE (d.classid, d.objid) NOT IN (SELECT classid, oid FROM planted)
+ ORDER BY 1, 2;
 
 -- planted after CREATE EXTENSION
 SET client_min_messages = warning;
