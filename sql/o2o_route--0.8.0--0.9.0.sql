@@ -148,10 +148,8 @@ COMMENT ON FUNCTION o2o._window_capacity(int, text) IS
 
 /* the end of a window on a day, in the session's time zone */
 CREATE FUNCTION o2o._window_end(day date, time_window text) RETURNS timestamptz
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$ SELECT (day OPERATOR(pg_catalog.+) w.ends)::timestamptz
-			FROM @extschema@.o2o_time_windows() w WHERE w.time_window OPERATOR(pg_catalog.=) $2 $$;
+	AS 'MODULE_PATHNAME', 'o2o_window_end'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION o2o._window_end(date, text) IS 'internal: when a window of a day ends, in the session''s time zone';
 
 /*
@@ -328,33 +326,36 @@ BEGIN
 						  DETAIL = format('eta_from is %s and eta_to is %s; give both, eta_from first.',
 										  coalesce(eta_from::text, 'NULL'), coalesce(eta_to::text, 'NULL'));
 			END IF;
-			UPDATE o2o.assignment x SET eta_from = o2o_progress.eta_from, eta_to = o2o_progress.eta_to
-			 WHERE x.assignment_id = a.assignment_id;
 			d := jsonb_build_object('eta_from', eta_from, 'eta_to', eta_to, 'eta_after_window', eta_to > ends);
 		WHEN 'arrived' THEN
-			UPDATE o2o.assignment x SET arrived_at = now(), late = now() > ends WHERE x.assignment_id = a.assignment_id;
 			d := jsonb_build_object('late', now() > ends,
 									'minutes_late', greatest(0, ceil(extract(epoch FROM now() - ends) / 60))::int);
 		WHEN 'installed', 'delivered' THEN
-			UPDATE o2o.assignment x SET done_at = now() WHERE x.assignment_id = a.assignment_id;
 			d := jsonb_build_object('kept', now() <= o2o._window_end(o.first_promised_date,
 																	   coalesce(o.first_promised_window, 'day')));
 		WHEN 'failed' THEN
 			IF reason IS NULL OR btrim(reason) = '' THEN
 				RAISE EXCEPTION 'o2o_progress: failed needs a reason' USING ERRCODE = '22023';
 			END IF;
-			UPDATE o2o.assignment x SET attempts = x.attempts + 1, eta_from = NULL, eta_to = NULL
-			 WHERE x.assignment_id = a.assignment_id;
 			d := jsonb_build_object('reason', reason, 'installer_id', a.installer_id, 'day', a.install_day,
 									'time_window', a.install_window);
 		WHEN 'rescheduled' THEN
 			d := o2o._reschedule(a, p, day, time_window);
-			UPDATE o2o.assignment x SET eta_from = NULL, eta_to = NULL, arrived_at = NULL, late = NULL
-			 WHERE x.assignment_id = a.assignment_id;
 			UPDATE o2o.orders x SET promised_date = o2o_progress.day, promised_window = d->>'time_window'
 			 WHERE x.order_id = o.order_id;
 	END CASE;
-	UPDATE o2o.assignment x SET progress = next WHERE x.assignment_id = a.assignment_id;
+	-- one update of the assignment per step (a second would check its foreign keys again)
+	UPDATE o2o.assignment x
+	   SET progress = next,
+		   eta_from = CASE step WHEN 'en_route' THEN o2o_progress.eta_from WHEN 'failed' THEN NULL
+								WHEN 'rescheduled' THEN NULL ELSE x.eta_from END,
+		   eta_to = CASE step WHEN 'en_route' THEN o2o_progress.eta_to WHEN 'failed' THEN NULL
+							  WHEN 'rescheduled' THEN NULL ELSE x.eta_to END,
+		   arrived_at = CASE step WHEN 'arrived' THEN now() WHEN 'rescheduled' THEN NULL ELSE x.arrived_at END,
+		   late = CASE step WHEN 'arrived' THEN now() > ends WHEN 'rescheduled' THEN NULL ELSE x.late END,
+		   done_at = CASE WHEN step IN ('installed', 'delivered') THEN now() ELSE x.done_at END,
+		   attempts = x.attempts + (step = 'failed')::int
+	 WHERE x.assignment_id = a.assignment_id;
 	INSERT INTO o2o.order_event (order_id, event, status, detail)
 	VALUES (o.order_id, step, 'assigned', d || jsonb_build_object('progress', next, 'dealer_id', a.dealer_id))
 	RETURNING seq INTO n;
@@ -766,16 +767,26 @@ SELECT 'window booked differs from its jobs',
  WHERE w.booked <> coalesce(j.n, 0)
 UNION ALL
 SELECT 'window booked beyond its share', pg_catalog.format('installer %s, %s %s', b.installer_id, b.day, w.time_window),
-	   w.booked::bigint, o2o._window_capacity(i.daily_capacity, w.time_window)::bigint
+	   w.booked::bigint, w.share
   FROM o2o.installer_day b JOIN o2o.installer i USING (installer_id)
- CROSS JOIN LATERAL (VALUES ('morning', b.morning), ('afternoon', b.afternoon), ('evening', b.evening)) w (time_window, booked)
- WHERE w.booked > o2o._window_capacity(i.daily_capacity, w.time_window)
+ -- each window's share as o2o._window_capacity computes it (O2oWindowCapacity,
+ -- src/tracking.h), written out: a monitoring role reads this view without
+ -- EXECUTE on the internal functions
+ CROSS JOIN LATERAL (VALUES ('morning', b.morning, (i.daily_capacity::bigint + 2) / 3),
+							('afternoon', b.afternoon, (i.daily_capacity::bigint + 1) / 3),
+							('evening', b.evening, i.daily_capacity::bigint / 3)) w (time_window, booked, share)
+ WHERE w.booked > w.share
 UNION ALL
 SELECT 'active assignment on an inactive installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) WHERE x.state = 'active' AND NOT i.active
 UNION ALL
 SELECT 'active assignment with another dealer''s installer', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) WHERE x.state = 'active' AND i.dealer_id <> x.dealer_id
+UNION ALL
+SELECT 'active assignment on an installer without the skill', pg_catalog.format('order %s, installer %s', x.order_id, x.installer_id), 1, 0
+  FROM o2o.assignment x JOIN o2o.installer i USING (installer_id) JOIN o2o.orders o USING (order_id)
+  JOIN o2o.product p USING (sku)
+ WHERE x.state = 'active' AND NOT p.category OPERATOR(pg_catalog.=) ANY (i.skills)
 UNION ALL
 SELECT 'active assignment at a closed dealer', pg_catalog.format('order %s, dealer %s', x.order_id, x.dealer_id), 1, 0
   FROM o2o.assignment x JOIN o2o.dealer d USING (dealer_id) WHERE x.state = 'active' AND NOT d.active
@@ -842,8 +853,8 @@ COMMENT ON VIEW o2o.delivery_outcomes IS
 CREATE VIEW o2o.promises_kept AS
 SELECT d.province, pg_catalog.count(*) AS orders,
 	   pg_catalog.count(*) FILTER (WHERE d.promise_kept) AS kept,
-	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*), 4) AS kept_share,
-	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*), 4) AS within_3_days_share
+	   round(pg_catalog.count(*) FILTER (WHERE d.promise_kept)::numeric / pg_catalog.count(*)::numeric, 4) AS kept_share,
+	   round(pg_catalog.count(*) FILTER (WHERE d.days_to_install <= 3)::numeric / pg_catalog.count(*)::numeric, 4) AS within_3_days_share
   FROM o2o.delivery_outcomes d
  GROUP BY GROUPING SETS ((d.province), ());
 COMMENT ON VIEW o2o.promises_kept IS
@@ -869,14 +880,14 @@ COMMENT ON VIEW o2o.arrivals IS 'every arrival at a buyer''s door: dealer, grid,
 
 CREATE VIEW o2o.late_arrivals_by_dealer AS
 SELECT r.dealer_id, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r GROUP BY r.dealer_id;
 COMMENT ON VIEW o2o.late_arrivals_by_dealer IS 'arrivals per dealer and how many came after their window';
 
 CREATE VIEW o2o.late_arrivals_by_grid AS
 SELECT r.grid_id, g.province, g.city, pg_catalog.count(*) AS arrivals, pg_catalog.count(*) FILTER (WHERE r.late) AS late,
-	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*), 4) AS late_share,
+	   round(pg_catalog.count(*) FILTER (WHERE r.late)::numeric / pg_catalog.count(*)::numeric, 4) AS late_share,
 	   pg_catalog.max(r.minutes_late) AS worst_minutes_late
   FROM o2o.arrivals r LEFT JOIN o2o.grid g ON g.grid_id = r.grid_id
  GROUP BY r.grid_id, g.province, g.city;

@@ -10,12 +10,14 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/timestamp.h"
 
 #include "o2o_route.h"
 #include "tracking.h"
 
 PG_FUNCTION_INFO_V1(o2o_time_windows);
 PG_FUNCTION_INFO_V1(o2o_window_capacity);
+PG_FUNCTION_INFO_V1(o2o_window_end);
 PG_FUNCTION_INFO_V1(o2o_progress_step);
 
 #define BIT(s) (1u << (s))
@@ -140,6 +142,22 @@ o2o_window_capacity(PG_FUNCTION_ARGS)
 	O2oWindow	w = WindowOf(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
 	PG_RETURN_INT32(w == O2O_WIN_DAY ? cap : O2oWindowCapacity(cap, w));
+}
+
+/*
+ * o2o._window_end(day date, time_window text) returns timestamptz: when the
+ * window of that day ends, in the session's time zone (STABLE).  In C: a SQL
+ * function with a pinned search_path is planned again on every call.
+ */
+Datum
+o2o_window_end(PG_FUNCTION_ARGS)
+{
+	DateADT		day = PG_GETARG_DATEADT(0);
+	O2oWindow	w = WindowOf(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	Datum		ts = DirectFunctionCall2(datetime_timestamp, DateADTGetDatum(day),
+										 TimeADTGetDatum(HOURS(windows[w].ends)));
+
+	return DirectFunctionCall1(timestamp_timestamptz, ts);
 }
 
 /* the O2006 error of a progress step not allowed now */

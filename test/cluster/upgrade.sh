@@ -43,7 +43,8 @@ SELECT pg_describe_object(classid, objid, 0) ||
 			   coalesce((SELECT string_agg(pg_get_indexdef(indexrelid), ', ' ORDER BY indexrelid::regclass::text)
 						   FROM pg_index WHERE indrelid = objid), '') || ' ' ||
 			   coalesce((SELECT string_agg(pg_get_triggerdef(oid), ', ' ORDER BY tgname)
-						   FROM pg_trigger WHERE tgrelid = objid AND NOT tgisinternal), '')
+						   FROM pg_trigger WHERE tgrelid = objid AND NOT tgisinternal), '') ||
+			   coalesce((SELECT ' view ' || pg_get_viewdef(objid) FROM pg_class WHERE oid = objid AND relkind = 'v'), '')
 		   END, '')
   FROM m ORDER BY 1;
 SELECT 'config ' || string_agg(c::regclass::text, ', ' ORDER BY c::regclass::text)
