@@ -21,7 +21,7 @@
 # order's active assignment -- dispatched, en_route with an ETA, arrived,
 # installed or delivered, then o2o_complete; 1 in 10 steps after dispatch
 # fails, and a failed delivery is rescheduled to a later day and window.
-# Installers and dealers change (1 in 100 steps): an installer's capacity
+# Installers and dealers change (1 in 20 steps): an installer's capacity
 # cut by one and restored, an installer deactivated and reactivated, a
 # dealer closed and reopened; their triggers move the jobs on a removed slot
 # or route the order again (o2o._jeopardy).  Afterwards also: no active
@@ -198,7 +198,7 @@ DECLARE
 BEGIN
 	what := CASE WHEN op <= 40 THEN 'assign' WHEN op <= 48 THEN 'decline' WHEN op <= 54 THEN 'cancel'
 				 WHEN op <= 60 THEN 'complete' WHEN op <= 76 THEN 'progress' WHEN op <= 84 THEN 'checkout'
-				 WHEN op = 85 THEN 'sweep' WHEN op <= 99 THEN 'sync' ELSE 'change' END;
+				 WHEN op = 85 THEN 'sweep' WHEN op <= 95 THEN 'sync' ELSE 'change' END;
 	BEGIN
 		CASE what
 			WHEN 'assign' THEN PERFORM o2o_assign(id);
@@ -208,7 +208,7 @@ BEGIN
 			WHEN 'progress' THEN PERFORM stress.progress(1 + id % 800);
 			WHEN 'checkout' THEN PERFORM stress.checkout(id);
 			WHEN 'sweep' THEN PERFORM o2o_expire_holds(50);
-			WHEN 'sync' THEN PERFORM stress.sync(op = 99 AND id % 5 = 0);
+			WHEN 'sync' THEN PERFORM stress.sync(op = 95 AND id % 5 = 0);
 			ELSE PERFORM stress.change(id);
 		END CASE;
 	EXCEPTION
@@ -233,8 +233,8 @@ PGB
 
 deadlocks_before=$(grep -c "deadlock detected" "$TMP/postgres.log" || true)
 echo "pgbench: 16 clients, $secs s, assign 40% / decline 8% / cancel 6% / complete 6% / progress step 16% /"
-echo "  checkout (promise, hold, order) 8% / sweep of expired holds 1% / stock sync 14% (1 in 70 full) /"
-echo "  installer or dealer change 1%"
+echo "  checkout (promise, hold, order) 8% / sweep of expired holds 1% / stock sync 10% (1 in 50 full) /"
+echo "  installer or dealer change 5%"
 "$PGBIN/pgbench" -n -c 16 -j 2 -T "$secs" -f "$TMP/stress.pgbench" $DB >"$TMP/stress.out" 2>&1 || true
 grep -E "number of (transactions actually processed|failed transactions)|tps =|aborted" "$TMP/stress.out" || cat "$TMP/stress.out"
 deadlocks=$(( $(grep -c "deadlock detected" "$TMP/postgres.log" || true) - deadlocks_before ))
