@@ -186,6 +186,16 @@ BEGIN
 	installers := ARRAY(SELECT i.installer_id FROM o2o.installer i
 						 WHERE i.dealer_id = a.dealer_id AND i.active AND p.category = ANY (i.skills)
 						 ORDER BY i.installer_id IS DISTINCT FROM a.installer_id, i.installer_id);
+	/*
+	 * The installers first, in key order, then their days, as a booking
+	 * does: an installer being deactivated or cut holds its row while it
+	 * gives back its jobs' places, so taking a day's row before waiting for
+	 * the installer's deadlocks with it.
+	 */
+	PERFORM 1 FROM o2o.installer i
+	 WHERE i.installer_id = ANY (installers) OR i.installer_id = a.installer_id
+	 ORDER BY i.installer_id
+	   FOR SHARE;
 	PERFORM 1 FROM o2o.installer_day b
 	 WHERE (b.installer_id = ANY (installers) AND b.day = p_day)
 		OR (b.installer_id = a.installer_id AND b.day = a.install_day)
