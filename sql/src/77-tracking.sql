@@ -475,11 +475,17 @@ BEGIN
 	IF a.installer_id IS NULL OR NOT EXISTS (SELECT 1 FROM o2o.dealer d WHERE d.dealer_id = a.dealer_id AND d.active) THEN
 		RETURN false;
 	END IF;
+	/*
+	 * An installer another transaction is changing is skipped, not waited
+	 * for: that change may be waiting for this one's installer, to move
+	 * its own jobs here.
+	 */
 	slot := o2o._book_slot(ARRAY(SELECT i.installer_id FROM o2o.installer i JOIN o2o.orders o ON o.order_id = a.order_id
 								   JOIN o2o.product p ON p.sku = o.sku
 								  WHERE i.dealer_id = a.dealer_id AND i.active AND p.category = ANY (i.skills)
 									AND i.installer_id <> a.installer_id
-								  ORDER BY i.installer_id),
+								  ORDER BY i.installer_id
+									FOR SHARE OF i SKIP LOCKED),
 						   a.install_day, ARRAY[a.install_window]);
 	IF slot.installer_id IS NULL THEN
 		RETURN false;
