@@ -254,6 +254,16 @@ BEGIN
 	installers := ARRAY(SELECT i.installer_id FROM o2o.installer i
 						 WHERE i.dealer_id = a.dealer_id AND i.active AND p.category = ANY (i.skills)
 						 ORDER BY i.installer_id IS DISTINCT FROM a.installer_id, i.installer_id);
+	/*
+	 * The installers first, in key order, then their days, as a booking
+	 * does: an installer being deactivated or cut holds its row while it
+	 * gives back its jobs' places, so taking a day's row before waiting for
+	 * the installer's deadlocks with it.
+	 */
+	PERFORM 1 FROM o2o.installer i
+	 WHERE i.installer_id = ANY (installers) OR i.installer_id = a.installer_id
+	 ORDER BY i.installer_id
+	   FOR SHARE;
 	PERFORM 1 FROM o2o.installer_day b
 	 WHERE (b.installer_id = ANY (installers) AND b.day = p_day)
 		OR (b.installer_id = a.installer_id AND b.day = a.install_day)
@@ -533,11 +543,17 @@ BEGIN
 	IF a.installer_id IS NULL OR NOT EXISTS (SELECT 1 FROM o2o.dealer d WHERE d.dealer_id = a.dealer_id AND d.active) THEN
 		RETURN false;
 	END IF;
+	/*
+	 * An installer another transaction is changing is skipped, not waited
+	 * for: that change may be waiting for this one's installer, to move
+	 * its own jobs here.
+	 */
 	slot := o2o._book_slot(ARRAY(SELECT i.installer_id FROM o2o.installer i JOIN o2o.orders o ON o.order_id = a.order_id
 								   JOIN o2o.product p ON p.sku = o.sku
 								  WHERE i.dealer_id = a.dealer_id AND i.active AND p.category = ANY (i.skills)
 									AND i.installer_id <> a.installer_id
-								  ORDER BY i.installer_id),
+								  ORDER BY i.installer_id
+									FOR SHARE OF i SKIP LOCKED),
 						   a.install_day, ARRAY[a.install_window]);
 	IF slot.installer_id IS NULL THEN
 		RETURN false;
@@ -609,6 +625,7 @@ CREATE FUNCTION o2o._jeopardy(p_dealer int, p_installer int, why text) RETURNS i
 	AS $$
 DECLARE
 	j record;
+	s record;
 	h o2o.hold;
 	a o2o.assignment;
 	n int := 0;
@@ -623,6 +640,30 @@ BEGIN
 	END IF;
 	PERFORM o2o._lock_orders_nowait(ARRAY(SELECT x.order_id FROM o2o._dead_jobs(p_dealer, p_installer) x
 										   WHERE x.order_id IS NOT NULL), why);
+	/*
+	 * The stock rows that releasing those jobs gives units back to, locked
+	 * the same way: a booking reserves its stock before it share-locks the
+	 * installer, so it may hold one of them while it waits for this change.
+	 */
+	FOR s IN SELECT DISTINCT coalesce(xa.dealer_id, xh.dealer_id) AS dealer_id, coalesce(xo.sku, xh.sku) AS sku
+			   FROM o2o._dead_jobs(p_dealer, p_installer) x
+			   LEFT JOIN o2o.assignment xa ON x.kind = 'assignment' AND xa.assignment_id = x.id
+			   LEFT JOIN o2o.orders xo ON xo.order_id = xa.order_id
+			   LEFT JOIN o2o.hold xh ON x.kind = 'hold' AND xh.hold_id = x.id
+			  ORDER BY 1, 2 LOOP
+		FOR attempt IN 1 .. 200 LOOP
+			BEGIN
+				PERFORM 1 FROM o2o.stock t WHERE t.dealer_id = s.dealer_id AND t.sku = s.sku FOR NO KEY UPDATE NOWAIT;
+				EXIT;
+			EXCEPTION WHEN lock_not_available THEN
+				IF attempt = 200 THEN
+					RAISE EXCEPTION '%: stock of sku % at dealer % is being changed by another transaction', why, s.sku, s.dealer_id
+						USING ERRCODE = '55P03', HINT = 'Try again: nothing was changed.';
+				END IF;
+				PERFORM pg_sleep(0.01);
+			END;
+		END LOOP;
+	END LOOP;
 	FOR j IN SELECT * FROM o2o._dead_jobs(p_dealer, p_installer) LOOP
 		n := n + 1;
 		IF j.kind = 'hold' THEN
