@@ -14,7 +14,7 @@ for db in $src $dst; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" 
 psql -X -q -v ON_ERROR_STOP=1 -d $src <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION o2o_route CASCADE;
-\i $ROOT/test/fixtures/worldgen.sql
+\i '$ROOT/test/fixtures/worldgen.sql'
 SELECT o2o_gen.build(11, n_grids => 40, n_dealers => 300, n_orders => 2000);
 -- rows in the routing tables too
 INSERT INTO o2o.assignment (order_id, dealer_id, grid_id, distance_m, score, detail)

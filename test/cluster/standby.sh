@@ -28,7 +28,7 @@ stop_standby
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<SQL
 CREATE EXTENSION o2o_route CASCADE;
-\i $ROOT/test/fixtures/worldgen.sql
+\i '$ROOT/test/fixtures/worldgen.sql'
 SELECT o2o_gen.build(5, n_grids => 30, n_dealers => 200, n_orders => 500);
 SQL
 

@@ -42,7 +42,7 @@ secs=${STRESS_SECONDS:-30}
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
 CREATE EXTENSION o2o_route CASCADE;
-\i $ROOT/test/fixtures/worldgen.sql
+\i '$ROOT/test/fixtures/worldgen.sql'
 SELECT o2o_gen.build(21, n_grids => 40, n_dealers => 400, n_orders => 8000);
 -- hot SKUs: the three most popular models are scarce
 UPDATE o2o.stock SET on_hand = least(on_hand, 1) WHERE sku IN ('FR-001', 'AC-001', 'WA-001');
