@@ -295,7 +295,8 @@ COMMENT ON FUNCTION o2o._reschedule(o2o.assignment, o2o.product, date, text) IS
  */
 CREATE FUNCTION o2o_progress(order_id bigint, step text, eta_from timestamptz DEFAULT NULL,
 							 eta_to timestamptz DEFAULT NULL, reason text DEFAULT NULL,
-							 day date DEFAULT NULL, time_window text DEFAULT NULL) RETURNS int
+							 day date DEFAULT NULL, time_window text DEFAULT NULL,
+							 dealer_id int DEFAULT NULL) RETURNS int
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -316,6 +317,11 @@ BEGIN
 			USING ERRCODE = 'O2006', DETAIL = 'Progress is reported between o2o_assign and o2o_complete.';
 	END IF;
 	a := o2o._active_assignment(o);
+	-- a dealer's app names itself: a step meant for an assignment declined meanwhile is refused
+	IF o2o_progress.dealer_id IS NOT NULL AND o2o_progress.dealer_id <> a.dealer_id THEN
+		RAISE EXCEPTION 'order % is with dealer %, not dealer %', o.order_id, a.dealer_id, o2o_progress.dealer_id
+			USING ERRCODE = 'O2006', DETAIL = 'The order was declined or re-routed since dealer ' || o2o_progress.dealer_id || ' had it.';
+	END IF;
 	SELECT * INTO p FROM o2o.product x WHERE x.sku = o.sku;
 	next := o2o._progress_step(o.order_id, a.progress, step, p.needs_install);
 	IF (eta_from IS NOT NULL OR eta_to IS NOT NULL) AND step <> 'en_route'
@@ -372,8 +378,8 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text) IS
-	'report a step of an assigned order''s delivery (dispatched, en_route with an ETA, arrived, installed or delivered, failed with a reason, rescheduled to a day and window); checked, stamped and appended to its timeline; returns the step''s number there';
+COMMENT ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text, int) IS
+	'report a step of an assigned order''s delivery (dispatched, en_route with an ETA, arrived, installed or delivered, failed with a reason, rescheduled to a day and window), by the dealer named if one is; checked, stamped and appended to its timeline; returns the step''s number there';
 
 /* What a tracking page shows, as jsonb; O2005 for an unknown order. */
 CREATE FUNCTION o2o_track(order_id bigint) RETURNS jsonb
@@ -1241,5 +1247,5 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA o2o FROM PUBLIC;
  * three run as the extension's owner and are granted by the DBA: the
  * timeline names buyers' orders, so PUBLIC reads none of it.
  */
-REVOKE EXECUTE ON FUNCTION @extschema@.o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text, int),
 	@extschema@.o2o_track(bigint), @extschema@.o2o_events(pg_snapshot, pg_snapshot) FROM PUBLIC;

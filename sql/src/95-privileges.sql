@@ -40,5 +40,5 @@ REVOKE EXECUTE ON FUNCTION @extschema@.o2o_hold(text, geometry, int, interval),
  * three run as the extension's owner and are granted by the DBA: the
  * timeline names buyers' orders, so PUBLIC reads none of it.
  */
-REVOKE EXECUTE ON FUNCTION @extschema@.o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+REVOKE EXECUTE ON FUNCTION @extschema@.o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text, int),
 	@extschema@.o2o_track(bigint), @extschema@.o2o_events(pg_snapshot, pg_snapshot) FROM PUBLIC;

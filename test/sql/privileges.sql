@@ -60,7 +60,7 @@ GRANT EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decli
 	o2o_cancel(bigint), o2o_complete(bigint) TO regress_o2o_app;
 GRANT EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
 	o2o_expire_holds(int) TO regress_o2o_app;
-GRANT EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+GRANT EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text, int),
 	o2o_track(bigint), o2o_events(pg_snapshot, pg_snapshot) TO regress_o2o_app;
 SET ROLE regress_o2o_app;
 INSERT INTO o2o.orders (sku, qty, location, address) VALUES
@@ -211,7 +211,7 @@ REVOKE EXECUTE ON FUNCTION o2o_assign(bigint), o2o_assign_pending(int), o2o_decl
 	o2o_cancel(bigint), o2o_complete(bigint) FROM regress_o2o_app;
 REVOKE EXECUTE ON FUNCTION o2o_hold(text, geometry, int, interval), o2o_release_hold(bigint),
 	o2o_expire_holds(int) FROM regress_o2o_app;
-REVOKE EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text),
+REVOKE EXECUTE ON FUNCTION o2o_progress(bigint, text, timestamptz, timestamptz, text, date, text, int),
 	o2o_track(bigint), o2o_events(pg_snapshot, pg_snapshot) FROM regress_o2o_app;
 DROP ROLE regress_o2o_app;
 DROP ROLE regress_o2o_bi;
