@@ -396,36 +396,30 @@ COMMENT ON FUNCTION o2o_events(pg_snapshot, pg_snapshot) IS
 -- jeopardy: a slot that no longer exists
 ------------------------------------------------------------------------
 /*
- * Lock orders, lowest id first, without ever waiting on a lock: NOWAIT,
- * tried again every 10 ms for up to 2 s, then 55P03.  The caller holds the
- * lock of an installer or dealer row that a booking may be waiting for,
- * while holding its order: waiting for that order could deadlock.
+ * Run a locking statement (FOR ... NOWAIT) again every 10 ms while its rows
+ * are locked by others, for up to 2 s, then give up with 55P03 and message
+ * busy.  The jeopardy trigger holds the lock of an installer or dealer row
+ * that a booking may be waiting for, while that booking holds its order and
+ * stock rows: waiting for them could deadlock, so it never waits.
  */
-CREATE FUNCTION o2o._lock_orders_nowait(ids bigint[], what text) RETURNS void
+CREATE FUNCTION o2o._lock_nowait(statement text, busy text) RETURNS void
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-DECLARE
-	id bigint;
 BEGIN
-	FOR id IN SELECT DISTINCT x FROM unnest(ids) x ORDER BY x LOOP
-		FOR attempt IN 1 .. 200 LOOP
-			BEGIN
-				PERFORM 1 FROM o2o.orders o WHERE o.order_id = id FOR NO KEY UPDATE NOWAIT;
-				EXIT;
-			EXCEPTION WHEN lock_not_available THEN
-				IF attempt = 200 THEN
-					RAISE EXCEPTION '%: order % is being changed by another transaction', what, id
-						USING ERRCODE = '55P03', HINT = 'Try again: nothing was changed.';
-				END IF;
-				PERFORM pg_sleep(0.01);
-			END;
-		END LOOP;
+	FOR attempt IN 1 .. 200 LOOP
+		BEGIN
+			EXECUTE statement;
+			RETURN;
+		EXCEPTION WHEN lock_not_available THEN
+			PERFORM pg_sleep(0.01);
+		END;
 	END LOOP;
+	RAISE EXCEPTION '%', busy USING ERRCODE = '55P03', HINT = 'Try again: nothing was changed.';
 END
 $$;
-COMMENT ON FUNCTION o2o._lock_orders_nowait(bigint[], text) IS
-	'internal: lock orders without waiting on a lock (NOWAIT, retried for 2 s, then 55P03)';
+COMMENT ON FUNCTION o2o._lock_nowait(text, text) IS
+	'internal: run a FOR ... NOWAIT statement, again every 10 ms for up to 2 s while its rows are locked, then 55P03';
 
 /*
  * The jobs on a slot that no longer exists after a change of the dealer
@@ -574,12 +568,17 @@ BEGIN
 			USING ERRCODE = '0A000',
 				  HINT = 'Close dealers and deactivate or cut installers in a READ COMMITTED transaction.';
 	END IF;
-	PERFORM o2o._lock_orders_nowait(ARRAY(SELECT x.order_id FROM o2o._dead_jobs(p_dealer, p_installer) x
-										   WHERE x.order_id IS NOT NULL), why);
+	-- the orders, lowest id first
+	FOR s IN SELECT DISTINCT x.order_id FROM o2o._dead_jobs(p_dealer, p_installer) x
+			  WHERE x.order_id IS NOT NULL ORDER BY 1 LOOP
+		PERFORM o2o._lock_nowait(
+			format('SELECT 1 FROM o2o.orders WHERE order_id = %s FOR NO KEY UPDATE NOWAIT', s.order_id),
+			format('%s: order %s is being changed by another transaction', why, s.order_id));
+	END LOOP;
 	/*
-	 * The stock rows that releasing those jobs gives units back to, locked
-	 * the same way: a booking reserves its stock before it share-locks the
-	 * installer, so it may hold one of them while it waits for this change.
+	 * The stock rows that releasing those jobs gives units back to: a
+	 * booking reserves its stock before it share-locks the installer, so it
+	 * may hold one of them while it waits for this change.
 	 */
 	FOR s IN SELECT DISTINCT coalesce(xa.dealer_id, xh.dealer_id) AS dealer_id, coalesce(xo.sku, xh.sku) AS sku
 			   FROM o2o._dead_jobs(p_dealer, p_installer) x
@@ -587,34 +586,16 @@ BEGIN
 			   LEFT JOIN o2o.orders xo ON xo.order_id = xa.order_id
 			   LEFT JOIN o2o.hold xh ON x.kind = 'hold' AND xh.hold_id = x.id
 			  ORDER BY 1, 2 LOOP
-		FOR attempt IN 1 .. 200 LOOP
-			BEGIN
-				PERFORM 1 FROM o2o.stock t WHERE t.dealer_id = s.dealer_id AND t.sku = s.sku FOR NO KEY UPDATE NOWAIT;
-				EXIT;
-			EXCEPTION WHEN lock_not_available THEN
-				IF attempt = 200 THEN
-					RAISE EXCEPTION '%: stock of sku % at dealer % is being changed by another transaction', why, s.sku, s.dealer_id
-						USING ERRCODE = '55P03', HINT = 'Try again: nothing was changed.';
-				END IF;
-				PERFORM pg_sleep(0.01);
-			END;
-		END LOOP;
+		PERFORM o2o._lock_nowait(
+			format('SELECT 1 FROM o2o.stock WHERE dealer_id = %s AND sku = %L FOR NO KEY UPDATE NOWAIT', s.dealer_id, s.sku),
+			format('%s: stock of sku %s at dealer %s is being changed by another transaction', why, s.sku, s.dealer_id));
 	END LOOP;
 	FOR j IN SELECT * FROM o2o._dead_jobs(p_dealer, p_installer) LOOP
 		n := n + 1;
 		IF j.kind = 'hold' THEN
-			FOR attempt IN 1 .. 200 LOOP
-				BEGIN
-					SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = j.id AND x.state = 'held' FOR UPDATE NOWAIT;
-					EXIT;
-				EXCEPTION WHEN lock_not_available THEN
-					IF attempt = 200 THEN
-						RAISE EXCEPTION '%: hold % is being taken by another transaction', why, j.id
-							USING ERRCODE = '55P03', HINT = 'Try again: nothing was changed.';
-					END IF;
-					PERFORM pg_sleep(0.01);
-				END;
-			END LOOP;
+			PERFORM o2o._lock_nowait(format('SELECT 1 FROM o2o.hold WHERE hold_id = %s FOR UPDATE NOWAIT', j.id),
+									 format('%s: hold %s is being taken by another transaction', why, j.id));
+			SELECT * INTO h FROM o2o.hold x WHERE x.hold_id = j.id AND x.state = 'held';
 			IF h.hold_id IS NOT NULL THEN
 				PERFORM o2o._hold_end(h, 'released', why, true);
 			END IF;
