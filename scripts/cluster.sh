@@ -14,7 +14,7 @@ SOCK=$TMP/sock
 LOG=$TMP/postgres.log
 # bump when the configuration written below changes, so that running
 # clusters restart with it
-CONF_VERSION=3
+CONF_VERSION=4
 # O2O_PRELOAD=0: start without the library preloaded (each backend keeps its
 # own caches), as make test does for one step
 preload=o2o_route
@@ -65,7 +65,6 @@ fsync = off
 full_page_writes = off
 synchronous_commit = off
 max_locks_per_transaction = 256
-max_prepared_transactions = 10
 shared_preload_libraries = '$preload'
 lc_messages = 'C'
 jit = off

@@ -175,16 +175,6 @@ SELECT seq, xid = pg_current_xact_id() AS stamped_now FROM o2o.order_event WHERE
 COMMIT;
 SELECT pg_current_snapshot() AS s3 \gset
 SELECT order_id, seq, event FROM o2o_events(:'s2', :'s3');
--- PREPARE TRANSACTION refuses NOTIFY: a transaction to be prepared turns it off
-BEGIN;
-SELECT o2o_progress(9, 'dispatched') AS seq;
-PREPARE TRANSACTION 'tracking_2pc';
-BEGIN;
-SET LOCAL o2o_route.notify_events = off;
-SELECT o2o_progress(9, 'dispatched') AS seq;
-PREPARE TRANSACTION 'tracking_2pc';
-ROLLBACK PREPARED 'tracking_2pc';
-SELECT count(*) AS prepared_left FROM pg_prepared_xacts;
 -- per-order numbers have no gaps and no repeats
 SELECT count(*) AS bad_seq FROM (
 	SELECT order_id, seq, row_number() OVER (PARTITION BY order_id ORDER BY event_id) AS n FROM o2o.order_event) x
