@@ -192,7 +192,14 @@ done
 wait "$bench" || true
 grep -E "^(number of (transactions actually processed|failed transactions)|tps =)|aborted" "$W/pgbench.out" || cat "$W/pgbench.out"
 
-# a clean stop (SIGTERM), then the rest drained
+# a clean stop (SIGTERM), then the rest drained.  The last restart may be
+# only just started (the kills can outlast the burst): wait until it has
+# its SIGTERM handler (bit 15 of SigCgt), or the signal would kill it.
+for _ in $(seq 100); do
+	caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$cons/status" 2>/dev/null || true)
+	(( (16#${caught:-0} >> 14) & 1 )) && break
+	sleep 0.1
+done
 kill -TERM "$cons"
 wait "$cons" || die "the consumer did not exit cleanly on SIGTERM"
 (consumer --once) || die "the consumer failed to drain"
