@@ -237,9 +237,23 @@ SELECT count(*) AS en_route FROM (
 SELECT count(*) AS failed FROM (
 	SELECT o2o_progress(order_id, 'failed', reason => 'nobody home') FROM o2o.assignment
 	 WHERE state = 'active' AND progress = 'en_route' AND order_id % 10 = 3 ORDER BY order_id) x;
-SELECT count(*) FILTER (WHERE ok) AS rescheduled, count(*) FILTER (WHERE NOT ok) AS "no slot that day" FROM (
-	SELECT o2o_progress(order_id, 'rescheduled', day => current_date + 4) > 0 AS ok FROM o2o.assignment
-	 WHERE state = 'active' AND progress = 'failed' ORDER BY order_id) x;
+-- the buyer takes the first day from the day after tomorrow on with room (O2013: that day is full)
+CREATE FUNCTION pg_temp.first_free_day(id bigint) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	FOR d IN 2 .. 14 LOOP
+		BEGIN
+			PERFORM o2o_progress(id, 'rescheduled', day => current_date + d);
+			RETURN d;
+		EXCEPTION WHEN SQLSTATE 'O2013' THEN
+			NULL;
+		END;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+SELECT count(d) AS rescheduled, round(avg(d), 1) AS "days ahead, on average", count(*) - count(d) AS "no room within 2 weeks"
+  FROM (SELECT pg_temp.first_free_day(order_id) AS d FROM o2o.assignment
+		 WHERE state = 'active' AND progress = 'failed' ORDER BY order_id) x;
 SELECT count(*) AS installed FROM (
 	SELECT o2o_progress(order_id, 'arrived'), o2o_progress(order_id, 'installed'), o2o_complete(order_id)
 	  FROM o2o.assignment WHERE state = 'active' AND progress = 'en_route' ORDER BY order_id) x;
