@@ -482,3 +482,26 @@ $$;
 CREATE FUNCTION fuzz.cut(t text) RETURNS text
 	LANGUAGE sql IMMUTABLE
 	AS $$ SELECT CASE WHEN length(t) <= 1500 THEN t ELSE left(t, 1500) || format('... (%s characters)', length(t)) END $$;
+
+/*
+ * After a statement of a family that changes stock, bookings, assignments
+ * or holds: o2o.invariant_violations is empty, counted as entry entry_no of
+ * the family (a failure names the first ten violations).
+ */
+CREATE FUNCTION fuzz.invariants_hold(family text, entry_no int, seed bigint, i bigint) RETURNS void
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	bad text;
+BEGIN
+	SELECT string_agg(format('%s: %s', v::text, v.invariant), '; ') INTO bad
+	  FROM (SELECT * FROM o2o.invariant_violations LIMIT 10) v;
+	UPDATE fuzz.tally t SET calls = t.calls + 1, ok = t.ok + (bad IS NULL)::int, failed = t.failed + (bad IS NOT NULL)::int
+	 WHERE t.family = invariants_hold.family AND t.entry_no = invariants_hold.entry_no;
+	IF bad IS NOT NULL THEN
+		INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, got)
+		VALUES (invariants_hold.family, seed, i, 'o2o.invariant_violations',
+				'o2o.invariant_violations is not empty after the statement ending with this call', NULL, bad);
+	END IF;
+END
+$$;

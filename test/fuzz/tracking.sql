@@ -681,19 +681,5 @@ $$;
 
 -- after each statement: o2o.invariant_violations is empty
 CREATE FUNCTION fuzz.tracking_end(seed bigint, i bigint) RETURNS void
-	LANGUAGE plpgsql
-	AS $$
-DECLARE
-	bad text;
-BEGIN
-	SELECT string_agg(format('%s: %s', v::text, v.invariant), '; ') INTO bad
-	  FROM (SELECT * FROM o2o.invariant_violations LIMIT 10) v;
-	UPDATE fuzz.tally t SET calls = t.calls + 1, ok = t.ok + (bad IS NULL)::int, failed = t.failed + (bad IS NOT NULL)::int
-	 WHERE t.family = 'tracking' AND t.entry_no = 6;
-	IF bad IS NOT NULL THEN
-		INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, got)
-		VALUES ('tracking', seed, i, 'o2o.invariant_violations',
-				'o2o.invariant_violations is not empty after the statement ending with this call', NULL, bad);
-	END IF;
-END
-$$;
+	LANGUAGE sql
+	AS $$ SELECT fuzz.invariants_hold('tracking', 6, seed, i) $$;
