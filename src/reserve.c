@@ -297,14 +297,9 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 				{
 					/* taken meanwhile: this day is full for this installer */
 					c->inst_booked[k][c->day_index] = c->inst_cap[k];
-					c->inst_first_free[k] = -1;
-					for (int di = c->day_index + 1;
-						 di < O2oStartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days; di++)
-						if (c->inst_booked[k][di] < c->inst_cap[k] && c->inst_window[k][di] >= 0)
-						{
-							c->inst_first_free[k] = di;
-							break;
-						}
+					c->inst_first_free[k] =
+						O2oFirstFreeDay(c, k, c->day_index + 1,
+										O2oStartDay(o, c) - (o->today + 1) + o2o_promise_horizon_days);
 					c->installer_id = -1;
 					O2oPickInstaller(c);
 				}

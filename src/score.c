@@ -127,6 +127,16 @@ LoadInstallers(Evaluator *ev, Cand *c)
 		ExecClearTuple(ev->bookings.slot);
 }
 
+/* installer k's first day index in [from, to) with a window with room; -1: none */
+int
+O2oFirstFreeDay(const Cand *c, int k, int from, int to)
+{
+	for (int di = from; di < to; di++)
+		if (c->inst_booked[k][di] < c->inst_cap[k] && c->inst_window[k][di] >= 0)
+			return di;
+	return -1;
+}
+
 /* the installer a candidate would use: earliest free day, then idlest, then lowest id */
 void
 O2oPickInstaller(Cand *c)
@@ -239,17 +249,7 @@ O2oEvaluate(Evaluator *ev, Cand *c)
 
 		/* a slot counts only from this candidate's own start day */
 		for (int k = 0; k < c->ninst; k++)
-		{
-			int			f = -1;
-
-			for (int di = offset; di < offset + horizon; di++)
-				if (c->inst_booked[k][di] < c->inst_cap[k] && c->inst_window[k][di] >= 0)
-				{
-					f = di;
-					break;
-				}
-			c->inst_first_free[k] = f;
-		}
+			c->inst_first_free[k] = O2oFirstFreeDay(c, k, offset, offset + horizon);
 		if (c->ninst == 0)
 			c->reason = REASON_NO_SKILL;
 		else

@@ -62,6 +62,9 @@ extern DateADT O2oStartDay(const Order *o, const Cand *c);
 /* The day promised to the buyer if this candidate serves (evaluated). */
 extern DateADT O2oPromisedDate(const Order *o, const Cand *c);
 
+/* Installer k's first day index in [from, to) with a window with room; -1: none. */
+extern int	O2oFirstFreeDay(const Cand *c, int k, int from, int to);
+
 /* installer_id and day_index from the installers' first free days */
 extern void O2oPickInstaller(Cand *c);
 
