@@ -344,7 +344,7 @@ total=${counts% *}
 ours=${counts#* }
 passed=$(grep -c '\.\.\. ok' "$V/regress.log" || true)
 failed=$(grep -c '\.\.\. FAILED' "$V/regress.log" || true)
-crashes=$(grep -c 'exited with exit code\|terminated by signal' "$V/postgres.log" || true)
+crashes=$(grep -c 'exited with exit code 128\|terminated by signal' "$V/postgres.log" || true)
 echo
 echo "tests: $passed passed, $failed failed (pg_regress under valgrind $(( (t2 - t1) / 60 )) min; whole run $(( ($(date +%s) - t0) / 60 )) min)"
 echo "server processes that ended with a valgrind error (exit code 128) or a signal: $crashes"
