@@ -32,9 +32,9 @@ CONFIGURE=(--enable-debug --with-icu --with-libxml --with-openssl --without-read
 	CPPFLAGS=-DUSE_VALGRIND "CFLAGS=-O1 -ggdb -fno-omit-frame-pointer")
 BUILD_ID="1 ${CONFIGURE[*]}"
 
-# valgrind and the server's build dependencies (the upstream tarball carries
-# the generated parser files: no bison or flex)
-bash "$ROOT/scripts/deps.sh" valgrind bzip2 pkg-config libicu-dev libxml2-dev libssl-dev zlib1g-dev \
+# valgrind, apt-get source's dpkg-dev, and the server's build dependencies
+# (the upstream tarball carries the generated parser files: no bison or flex)
+bash "$ROOT/scripts/deps.sh" valgrind bzip2 dpkg-dev pkg-config libicu-dev libxml2-dev libssl-dev zlib1g-dev \
 	|| die "could not install the packages make valgrind needs"
 mkdir -p "$V"
 chmod 0755 "$TMP" "$V"
