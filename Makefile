@@ -1,5 +1,5 @@
 # o2o_route — PGXS build, plus the project's own targets (demo, test, bench,
-# fuzz, start, stop, env)
+# fuzz, soak, start, stop, env)
 
 EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
@@ -42,7 +42,7 @@ $(DATA_built): $(SQL_SRC) $(EXTENSION).control
 src/version.o: $(EXTENSION).control
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: demo test bench fuzz start stop env
+.PHONY: demo test bench fuzz soak start stop env
 demo:
 	bash scripts/demo.sh
 test:
@@ -51,6 +51,8 @@ bench:
 	bash bench/bench.sh
 fuzz:
 	bash test/fuzz/fuzz.sh --setup
+soak:
+	bash test/cluster/soak.sh --setup
 start:
 	bash scripts/cluster.sh start
 stop:
