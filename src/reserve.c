@@ -358,6 +358,7 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 	Oid			types[6] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID, BOOLOID};
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	Datum		d;
 	char	   *outcome;
 	int			rc;
 
@@ -385,15 +386,22 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 	rc = SPI_execute_plan(take_hold_plan, args, nulls, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "taking the checkout hold failed: %s", SPI_result_code_string(rc));
-	outcome = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "o2o._hold_take returned no outcome");
+	outcome = TextDatumGetCString(d);
 	if (strcmp(outcome, "taken") == 0)
 	{
-		*dealer = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		if (isnull)
+			elog(ERROR, "o2o._hold_take took a hold without a dealer");
+		*dealer = DatumGetInt32(d);
 		return HOLD_TAKEN;
 	}
 	if (strcmp(outcome, "mismatch") == 0)
 	{
-		*why = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		*why = isnull ? pstrdup("the order does not match its hold") : TextDatumGetCString(d);
 		return HOLD_MISMATCH;
 	}
 	return strcmp(outcome, "busy") == 0 ? HOLD_BUSY : HOLD_ENDED;
