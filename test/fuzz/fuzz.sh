@@ -226,14 +226,16 @@ run_family() {	# run_family FAMILY
 SELECT fuzz.run('$fam', $SEED, $next, $LAST, '$tgt') AS next \gset
 SET statement_timeout = 0;
 SELECT fuzz.family_end('$fam', $SEED, :next - 1);
-SELECT :next, fuzz.done('$fam', '$tgt');
+SELECT :next, fuzz.done('$fam', '$tgt'), fuzz.calls_outside('$fam', '$tgt');
 SQL
 )
 		rc=$?
 		if [ $rc = 0 ]; then
-			read -r next done <<<"$(tail -1 <<<"$out" | tr '|' ' ')"
+			read -r next done outside <<<"$(tail -1 <<<"$out" | tr '|' ' ')"
 			[ "$done" = t ] && break
-			[ "$fam" = stock ] && { run_procs "$db" "$tgt" "$log" || break; }
+			if [ "$outside" -gt 0 ]; then
+				run_procs "$db" "$outside" "$log" || break
+			fi
 			continue
 		fi
 		if [ $rc = 124 ]; then
@@ -278,14 +280,9 @@ SQL
 }
 
 # the stock family's CALLs of o2o_stock_apply after a statement of the other
-# calls: 20 (or, once the others are done, up to 200) until its target is met
-run_procs() {	# run_procs DB TARGETS LOG
-	local db=$1 log=$3 k out rc j call
-	k=$(psql_q -d "$db" -c "SELECT least(greatest(0, ('$2'::bigint[])[8] - t.calls),
-			CASE WHEN (SELECT bool_and(x.calls >= ('$2'::bigint[])[x.entry_no]) FROM fuzz.tally x
-						WHERE x.family = 'stock' AND x.entry_no <> 8) THEN 200 ELSE 20 END)
-		FROM fuzz.tally t WHERE t.family = 'stock' AND t.entry_no = 8")
-	[ "${k:-0}" -gt 0 ] || return 0
+# calls: as many as fuzz.calls_outside says
+run_procs() {	# run_procs DB K LOG
+	local db=$1 k=$2 log=$3 out rc j call
 	out=$(proc_batch "$db" "$k")
 	rc=$?
 	[ $rc = 0 ] && return 0
