@@ -21,7 +21,7 @@ DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql
 # Every regression test stands alone: each creates the extension itself.
 REGRESS      = init version model worldgen grid grid_stress caches coverage assign lifecycle privileges security routing agg pricing inventory promise tracking
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
-ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing hold_last_unit hold_expire_take progress_race capacity_cut_race events_notify
+ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing hold_last_unit hold_expire_take progress_race capacity_cut_race book_slot_order events_notify
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"

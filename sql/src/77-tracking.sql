@@ -99,23 +99,34 @@ DECLARE
 	w text;
 BEGIN
 	FOREACH j IN ARRAY installers LOOP
-		SELECT i.daily_capacity INTO cap FROM o2o.installer i WHERE i.installer_id = j AND i.active FOR SHARE;
-		CONTINUE WHEN NOT FOUND;
 		FOREACH w IN ARRAY windows LOOP
-			CONTINUE WHEN o2o._window_capacity(cap, w) = 0;
-			INSERT INTO o2o.installer_day AS b (installer_id, day, booked, morning, afternoon, evening)
-			VALUES (j, p_day, 1, (w = 'morning')::int, (w = 'afternoon')::int, (w = 'evening')::int)
-			ON CONFLICT ON CONSTRAINT installer_day_pkey DO UPDATE
-			   SET booked = b.booked + 1, morning = b.morning + (w = 'morning')::int,
-				   afternoon = b.afternoon + (w = 'afternoon')::int, evening = b.evening + (w = 'evening')::int
-			 WHERE b.booked < cap
-			   AND CASE w WHEN 'morning' THEN b.morning WHEN 'afternoon' THEN b.afternoon ELSE b.evening END
-				   < o2o._window_capacity(cap, w);
-			IF FOUND THEN
-				installer_id := j;
-				time_window := w;
-				RETURN;
-			END IF;
+			/*
+			 * Each attempt in a subtransaction of its own, rolled back when
+			 * it does not book: the upsert locks a full day's row all the
+			 * same, and a lock kept while the search goes on to other
+			 * installers lets two searches in opposite orders deadlock.
+			 */
+			BEGIN
+				SELECT i.daily_capacity INTO cap FROM o2o.installer i WHERE i.installer_id = j AND i.active FOR SHARE;
+				IF FOUND AND o2o._window_capacity(cap, w) > 0 THEN
+					INSERT INTO o2o.installer_day AS b (installer_id, day, booked, morning, afternoon, evening)
+					VALUES (j, p_day, 1, (w = 'morning')::int, (w = 'afternoon')::int, (w = 'evening')::int)
+					ON CONFLICT ON CONSTRAINT installer_day_pkey DO UPDATE
+					   SET booked = b.booked + 1, morning = b.morning + (w = 'morning')::int,
+						   afternoon = b.afternoon + (w = 'afternoon')::int, evening = b.evening + (w = 'evening')::int
+					 WHERE b.booked < cap
+					   AND CASE w WHEN 'morning' THEN b.morning WHEN 'afternoon' THEN b.afternoon ELSE b.evening END
+						   < o2o._window_capacity(cap, w);
+					IF FOUND THEN
+						installer_id := j;
+						time_window := w;
+						RETURN;
+					END IF;
+				END IF;
+				RAISE SQLSTATE 'O2X00';		-- not booked: give the locks back
+			EXCEPTION WHEN SQLSTATE 'O2X00' THEN
+				NULL;
+			END;
 		END LOOP;
 	END LOOP;
 END
