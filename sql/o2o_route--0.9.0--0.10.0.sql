@@ -7,7 +7,10 @@
  *  - o2o._book_slot (moves and reschedules): each attempt in a
  *    subtransaction of its own, rolled back when it does not book, so that
  *    a search holds no lock on a full day or an installer it passed over
- *    (two searches in opposite orders could deadlock).
+ *    (two searches in opposite orders could deadlock);
+ *  - o2o._assign_bounded (re-routes inside an installer or dealer change):
+ *    lock_timeout 1 ms instead of 200 ms, so that the change does not wait
+ *    while a routing call waits for it.
  * The library's fixes (a NULL sku crashing the price guard, bookings in
  * o2o_assign holding the locks of days they passed over, the ledger's
  * actor) need no SQL.
@@ -317,3 +320,9 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION o2o._assign_bounded(p_order bigint) RETURNS int
+	LANGUAGE sql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp SET lock_timeout = 1
+	AS $$ SELECT @extschema@.o2o_assign(p_order) $$;
+COMMENT ON FUNCTION o2o._assign_bounded(bigint) IS 'internal: o2o_assign that gives up on a row lock held by another transaction (lock_timeout 1 ms)';

@@ -511,12 +511,19 @@ $$;
 COMMENT ON FUNCTION o2o._move_job(o2o.assignment, text) IS
 	'internal: move a job to another installer of its dealer on the same day and window (the promise unchanged), if one has room';
 
-/* o2o_assign bounded in how long it waits for a row lock (see _reroute) */
+/*
+ * o2o_assign that does not wait for a row lock (see _reroute): a re-route
+ * runs inside an installer or dealer change, which holds that row and new
+ * bookings; a routing call waiting on those while holding a stock row must
+ * not meet the change waiting on it.  (1 ms is lock_timeout's least: a
+ * cycle can exist for that long at most.  0.9.0 waited up to 200 ms, long
+ * enough for the other side's deadlock check to see the cycle.)
+ */
 CREATE FUNCTION o2o._assign_bounded(p_order bigint) RETURNS int
 	LANGUAGE sql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp SET lock_timeout = 200
+	SET search_path = pg_catalog, pg_temp SET lock_timeout = 1
 	AS $$ SELECT @extschema@.o2o_assign(p_order) $$;
-COMMENT ON FUNCTION o2o._assign_bounded(bigint) IS 'internal: o2o_assign waiting at most 200 ms for a row lock';
+COMMENT ON FUNCTION o2o._assign_bounded(bigint) IS 'internal: o2o_assign that gives up on a row lock held by another transaction (lock_timeout 1 ms)';
 
 /*
  * Give the assignment up and route the order again: back to pending with a
