@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak: pgbench clients run the mixed workload of test/cluster/workload.sql
-# -- assign, orders placed, decline, cancel, complete, delivery progress
+# -- assign, batches of o2o_assign_pending, orders placed, decline, cancel,
+# complete, delivery progress
 # (every step, 1 in 10 failing and rescheduled), checkouts (promise, hold,
 # an order placed with it or the hold released or left to expire), sweeps
 # of expired holds, stock syncs (1 in 50 full) and installer and dealer

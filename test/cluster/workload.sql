@@ -168,7 +168,8 @@ $$;
 -- test's clients draw from the same table)
 CREATE TABLE stress.op (what text PRIMARY KEY, weight int NOT NULL, about text NOT NULL);
 INSERT INTO stress.op VALUES
-	('assign', 32, 'o2o_assign of an order'),
+	('assign', 30, 'o2o_assign of an order'),
+	('pending', 2, 'o2o_assign_pending(10): a batch of the oldest pending orders'),
 	('place', 8, 'an order placed and routed (INSERT, o2o_assign)'),
 	('decline', 8, 'o2o_decline'),
 	('cancel', 6, 'o2o_cancel'),
@@ -196,6 +197,7 @@ BEGIN
 			WHEN 'progress' THEN PERFORM stress.progress(base + 1 + id % 800);
 			WHEN 'checkout' THEN PERFORM stress.checkout(base + id);
 			WHEN 'sweep' THEN PERFORM o2o_expire_holds(50);
+			WHEN 'pending' THEN PERFORM o2o_assign_pending(10);
 			WHEN 'sync' THEN PERFORM stress.sync(random() < 0.02);
 			WHEN 'change' THEN PERFORM stress.change(id);
 			ELSE RAISE EXCEPTION 'stress.step: unknown op %', what;
