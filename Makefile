@@ -1,5 +1,5 @@
 # o2o_route — PGXS build, plus the project's own targets (demo, test, bench,
-# fuzz, soak, start, stop, env)
+# fuzz, soak, valgrind, start, stop, env)
 
 EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
@@ -42,7 +42,7 @@ $(DATA_built): $(SQL_SRC) $(EXTENSION).control
 src/version.o: $(EXTENSION).control
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: demo test bench fuzz soak start stop env
+.PHONY: demo test bench fuzz soak valgrind start stop env
 demo:
 	bash scripts/demo.sh
 test:
@@ -53,6 +53,8 @@ fuzz:
 	bash test/fuzz/fuzz.sh --setup
 soak:
 	bash test/cluster/soak.sh --setup
+valgrind:
+	bash scripts/valgrind.sh
 start:
 	bash scripts/cluster.sh start
 stop:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, when any is missing.
 # Runs every time (cheap when all is there): a fresh machine has none of them.
+# Arguments name more packages, needed by one target only (make valgrind).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -8,7 +9,7 @@ set -euo pipefail
 # test/cluster/events.sh, run with /usr/bin/python3 (not whatever python3
 # comes first on PATH, which may lack psycopg)
 PACKAGES="make gcc libc6-dev util-linux postgresql-15 postgresql-client-15
-	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev python3 python3-psycopg"
+	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev python3 python3-psycopg $*"
 
 missing=()
 for p in $PACKAGES; do

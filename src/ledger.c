@@ -238,6 +238,7 @@ o2o_stock_ledger(PG_FUNCTION_ARGS)
 	char		n[14];
 	bool		isnull;
 	O2oLedgerKind kind;
+	Name		actor;
 	Oid			save_user;
 	int			save_sec;
 	int			rc;
@@ -312,7 +313,10 @@ o2o_stock_ledger(PG_FUNCTION_ARGS)
 		v[11] = heap_getattr(newt, SPI_fnumber(desc, "counted_at"), desc, &isnull);
 		n[11] = isnull ? 'n' : ' ';
 	}
-	v[12] = CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false));
+	/* a name is NAMEDATALEN bytes, zero-padded: not a C string */
+	actor = (Name) palloc0(NAMEDATALEN);
+	namestrcpy(actor, GetUserNameFromId(GetOuterUserId(), false));
+	v[12] = NameGetDatum(actor);
 	v[13] = Int64GetDatum(note.set ? note.hold_id : -1);
 	n[13] = note.set && note.hold_id >= 0 ? ' ' : 'n';
 
