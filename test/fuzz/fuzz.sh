@@ -203,7 +203,7 @@ CALL o2o_stock_apply(:p_full_sync, :p_aon, :p_dpc) \gset r_
 SELECT fuzz.stock_proc_after(:seed, :'LAST_ERROR_SQLSTATE', :'LAST_ERROR_MESSAGE', :'r_applied', :'r_unchanged', :'r_stale', :'r_rejected', :'r_released');
 PSQL
 	done >"$script"
-	PGOPTIONS="$RUNOPTS" timeout $(( TIMEOUT_MS / 1000 * 20 + 60 )) psql -X -q -At -v ON_ERROR_STOP=1 -v seed="$SEED" -d "$1" -f "$script" 2>&1
+	PGOPTIONS="$RUNOPTS" timeout $(( TIMEOUT_MS / 1000 * 20 + 60 + $2 )) psql -X -q -At -v ON_ERROR_STOP=1 -v seed="$SEED" -d "$1" -f "$script" 2>&1
 }
 
 # run one family: statements of calls until every entry point made its calls

@@ -247,32 +247,45 @@ BEGIN
 END
 $$;
 
--- a counted_at: now, the past, at the row's or store's last count, the future, +-infinity, NULL
-CREATE FUNCTION fuzz.stock_time(dealer int, p_null float8) RETURNS timestamptz
+/*
+ * A counted_at: now, the past, at the row's or store's last count, the
+ * future, +-infinity, NULL.  A time that comes while the call is judged
+ * (after the oracle looked, before the call checks) would be judged
+ * differently by the two: a time less than 30 s ahead -- or, far (for feed
+ * rows, which wait), less than 50 years -- is taken as the clock's now.
+ */
+CREATE FUNCTION fuzz.stock_time(dealer int, p_null float8, far boolean DEFAULT false) RETURNS timestamptz
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
 	r float8 := random();
 	y o2o.dealer_sync;
+	t timestamptz;
+	near interval;
 BEGIN
 	IF r < 0.3 THEN
-		RETURN now();
+		t := now();
 	ELSIF r < 0.6 THEN
-		RETURN now() - make_interval(secs => fuzz.ri(0, 864000)) * random();
+		t := now() - make_interval(secs => fuzz.ri(0, 864000)) * random();
 	ELSIF r < 0.75 THEN
 		SELECT * INTO y FROM o2o.dealer_sync x WHERE x.dealer_id = dealer;
-		RETURN coalesce(fuzz.pick(ARRAY[y.counted_at, y.full_counted_at,
-										(SELECT max(s.counted_at) FROM o2o.stock s WHERE s.dealer_id = dealer)]), now())
-			   + fuzz.pick(ARRAY['0', '1 microsecond', '-1 microsecond', '1 second', '-1 second']::interval[]);
+		t := coalesce(fuzz.pick(ARRAY[y.counted_at, y.full_counted_at,
+									  (SELECT max(s.counted_at) FROM o2o.stock s WHERE s.dealer_id = dealer)]), now())
+			 + fuzz.pick(ARRAY['0', '1 microsecond', '-1 microsecond', '1 second', '-1 second']::interval[]);
 	ELSIF r < 0.85 THEN
 		-- completions of the last moments: counted before them, they are subtracted
-		RETURN now() - fuzz.pick(ARRAY['0', '1 millisecond', '100 milliseconds', '2 seconds']::interval[]);
+		t := now() - fuzz.pick(ARRAY['0', '1 millisecond', '100 milliseconds', '2 seconds']::interval[]);
 	ELSIF r < 0.93 THEN
-		RETURN now() + fuzz.pick(ARRAY['1 minute', '1 hour', '3 days', '1000 years']::interval[]);
+		t := now() + CASE WHEN far THEN fuzz.pick(ARRAY['100 years', '1000 years']::interval[])
+						  ELSE fuzz.pick(ARRAY['1 minute', '1 hour', '3 days', '1000 years']::interval[]) END;
 	ELSIF r < 1 - p_null THEN
-		RETURN fuzz.pick(ARRAY['infinity', '-infinity', '4713-01-01 BC', '1970-01-01']::timestamptz[]);
+		t := fuzz.pick(ARRAY['infinity', '-infinity', '4713-01-01 BC', '1970-01-01']::timestamptz[]);
 	END IF;
-	RETURN NULL;
+	near := CASE WHEN far THEN interval '50 years' ELSE interval '30 seconds' END;
+	IF t > clock_timestamp() AND t < clock_timestamp() + near THEN
+		t := clock_timestamp();
+	END IF;
+	RETURN t;
 END
 $$;
 
@@ -308,7 +321,7 @@ BEGIN
 		END IF;
 		oh := CASE WHEN random() < 0.85 THEN to_jsonb(fuzz.stock_num(s)) ELSE fuzz.stock_badnum() END;
 		sf := CASE WHEN random() < 0.8 THEN NULL WHEN random() < 0.7 THEN to_jsonb(fuzz.ri(0, 3)) ELSE fuzz.stock_badnum() END;
-		at := fuzz.stock_time(d.id, 0);
+		at := fuzz.stock_time(d.id, 0, true);
 		role := fuzz.stock_role();
 		IF role <> session_user::text::regrole::oid THEN
 			PERFORM set_config('role', 'fuzz_store', true);
