@@ -1,5 +1,5 @@
 # o2o_route — PGXS build, plus the project's own targets (demo, test, bench,
-# fuzz, valgrind, start, stop, env)
+# fuzz, soak, valgrind, start, stop, env)
 
 EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
@@ -21,7 +21,7 @@ DATA         = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql
 # Every regression test stands alone: each creates the extension itself.
 REGRESS      = init version model worldgen grid grid_stress caches coverage assign lifecycle privileges security routing agg pricing inventory promise tracking
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
-ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing hold_last_unit hold_expire_take progress_race capacity_cut_race events_notify
+ISOLATION    = last_unit one_active grid_invalidation shared_publish dealer_cache assign_race lifecycle_race price_change stock_sync_last_unit stock_sync_shortfall stock_sync_twice stock_sync_full_race stock_sync_crossing hold_last_unit hold_expire_take progress_race capacity_cut_race book_slot_order events_notify
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS  = -DO2O_ROUTE_VERSION=\"$(EXTVERSION)\"
@@ -42,7 +42,7 @@ $(DATA_built): $(SQL_SRC) $(EXTENSION).control
 src/version.o: $(EXTENSION).control
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: demo test bench fuzz valgrind start stop env
+.PHONY: demo test bench fuzz soak valgrind start stop env
 demo:
 	bash scripts/demo.sh
 test:
@@ -51,6 +51,8 @@ bench:
 	bash bench/bench.sh
 fuzz:
 	bash test/fuzz/fuzz.sh --setup
+soak:
+	bash test/cluster/soak.sh --setup
 valgrind:
 	bash scripts/valgrind.sh
 start:

@@ -14,7 +14,7 @@ SOCK=$TMP/sock
 LOG=$TMP/postgres.log
 # bump when the configuration written below changes, so that running
 # clusters restart with it
-CONF_VERSION=4
+CONF_VERSION=5
 # O2O_PRELOAD=0: start without the library preloaded (each backend keeps its
 # own caches), as make test does for one step
 preload=o2o_route
@@ -56,7 +56,7 @@ start() {
 listen_addresses = ''
 port = $port
 unix_socket_directories = '$SOCK'
-max_connections = 60
+max_connections = 100
 shared_buffers = '512MB'
 work_mem = '32MB'
 maintenance_work_mem = '512MB'

@@ -95,8 +95,11 @@ bash test/cluster/dump_restore.sh; record "dump and restore" $?
 say "a hot standby: the read-only functions there, a change replayed"
 bash test/cluster/standby.sh; record "hot standby" $?
 
-say "stress: 16 clients assigning, declining, cancelling, completing; then the invariants"
-bash test/cluster/stress.sh; record "stress run and invariants" $?
+say "soak: 32 clients for 60 s, the mixed workload; then the invariants (make soak: 64 clients, 10 minutes)"
+bash test/cluster/soak.sh; record "soak and invariants" $?
+
+say "crash: immediate shutdowns mid-load (a full stock sync, an o2o_assign_pending burst); nothing acknowledged lost"
+bash test/cluster/crash.sh; record "crash test: no acknowledged transaction lost, invariants hold" $?
 
 say "events: a 16-client burst, every event once, in order, one NOTIFY per transaction"
 bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY per transaction" $?

@@ -311,9 +311,13 @@ o2o_orders_price_guard(PG_FUNCTION_ARGS)
 							   old_null ? "no price" : NumericText(DatumGetNumeric(od)))));
 	}
 
-	sku = TextDatumGetCString(heap_getattr(newtup, a_sku, desc, &isnull));
-	if (isnull)
-		return PointerGetDatum(newtup);	/* NOT NULL reports it */
+	{
+		Datum		d = heap_getattr(newtup, a_sku, desc, &isnull);
+
+		if (isnull)
+			return PointerGetDatum(newtup);	/* NOT NULL reports it */
+		sku = TextDatumGetCString(d);
+	}
 	created = DatumGetTimestampTz(heap_getattr(newtup, a_created, desc, &isnull));
 	if (isnull)
 		return PointerGetDatum(newtup);

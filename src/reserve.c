@@ -192,6 +192,77 @@ O2oPreparePlans(void)
 }
 
 /*
+ * Book the candidate's installer on its day and window, in a subtransaction
+ * of its own that is rolled back when the day is full (or the installer
+ * gone): an upsert that finds the day full still locks the day's row, and
+ * share-locks the installer.  Kept while the search goes on to later days
+ * and other installers, such locks make two bookings that search in
+ * opposite orders -- or a booking and an installer change moving jobs --
+ * wait for each other: a deadlock.  Rolled back, an attempt that did not
+ * book holds nothing.  *cap is the installer's capacity now (0: it cannot
+ * take the job at all any more).
+ */
+static bool
+BookDay(const Order *o, const Cand *c, int32 *cap)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool booked = false;
+
+	*cap = 0;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		Datum		args[5];
+		int			rc;
+
+		/* the installer's capacity now, under a share lock (see O2oPreparePlans) */
+		args[0] = Int32GetDatum(c->installer_id);
+		args[1] = Int32GetDatum(c->dealer_id);
+		args[2] = CStringGetTextDatum(o->category);
+		rc = SPI_execute_plan(plans.installer_open, args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "locking the installer failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			*cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			args[0] = Int32GetDatum(c->installer_id);
+			args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
+			args[2] = Int32GetDatum(*cap);
+			args[3] = Int32GetDatum(c->region_id);
+			args[4] = Int32GetDatum(c->window);
+			rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
+			if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
+				elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
+			booked = *cap > 0 && SPI_processed == 1;
+		}
+		if (booked)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return booked;
+}
+
+/*
  * Reserve the stock and book the installer slot of a candidate, in a
  * subtransaction that is rolled back -- giving its row locks back -- when
  * the last unit or slot went to someone else meanwhile.  With opts->nowait
@@ -258,33 +329,11 @@ TryReserve(const Order *o, Cand *c, const AssignOptions *opts, bool *saw_busy)
 			{
 				int			k;
 				int32		cap = 0;
-				Datum		open_args[3];
 
 				for (k = 0; k < c->ninst; k++)
 					if (c->inst_id[k] == c->installer_id)
 						break;
-				/* the installer's capacity now, under a share lock (see O2oPreparePlans) */
-				open_args[0] = Int32GetDatum(c->installer_id);
-				open_args[1] = Int32GetDatum(c->dealer_id);
-				open_args[2] = CStringGetTextDatum(o->category);
-				rc = SPI_execute_plan(plans.installer_open, open_args, NULL, false, 0);
-				if (rc != SPI_OK_SELECT)
-					elog(ERROR, "locking the installer failed: %s", SPI_result_code_string(rc));
-				if (SPI_processed == 1)
-				{
-					bool		isnull;
-
-					cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-					args[0] = Int32GetDatum(c->installer_id);
-					args[1] = DateADTGetDatum(o->today + 1 + c->day_index);
-					args[2] = Int32GetDatum(cap);
-					args[3] = Int32GetDatum(c->region_id);
-					args[4] = Int32GetDatum(c->window);
-					rc = SPI_execute_plan(plans.book, args, NULL, false, 0);
-					if (rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING)
-						elog(ERROR, "booking an installer slot failed: %s", SPI_result_code_string(rc));
-				}
-				if (cap > 0 && SPI_processed == 1)
+				if (BookDay(o, c, &cap))
 					ok = true;
 				else if (cap == 0)
 				{
@@ -358,6 +407,7 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 	Oid			types[6] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID, BOOLOID};
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	Datum		d;
 	char	   *outcome;
 	int			rc;
 
@@ -385,15 +435,22 @@ O2oTakeHold(const Order *o, bool wait, int32 *dealer, char **why)
 	rc = SPI_execute_plan(take_hold_plan, args, nulls, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "taking the checkout hold failed: %s", SPI_result_code_string(rc));
-	outcome = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "o2o._hold_take returned no outcome");
+	outcome = TextDatumGetCString(d);
 	if (strcmp(outcome, "taken") == 0)
 	{
-		*dealer = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		if (isnull)
+			elog(ERROR, "o2o._hold_take took a hold without a dealer");
+		*dealer = DatumGetInt32(d);
 		return HOLD_TAKEN;
 	}
 	if (strcmp(outcome, "mismatch") == 0)
 	{
-		*why = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		*why = isnull ? pstrdup("the order does not match its hold") : TextDatumGetCString(d);
 		return HOLD_MISMATCH;
 	}
 	return strcmp(outcome, "busy") == 0 ? HOLD_BUSY : HOLD_ENDED;

@@ -364,9 +364,12 @@ BEGIN
 				  HINT = 'Nothing was applied.  Without all_or_nothing, the good counts apply and each bad one is rejected with its reason.';
 	END IF;
 
-	-- full mode, for the stores the caller may sync (checked once here)
+	-- full mode, for the stores the caller may sync (checked once here), as
+	-- of a time that has come (a count from the future is rejected, and so
+	-- zeroes nothing)
 	p_full := ARRAY(SELECT f FROM unnest(p_full) f
-					 WHERE f.dealer_id IS NOT NULL AND o2o._may_sync(f.fed_by, f.dealer_id));
+					 WHERE f.dealer_id IS NOT NULL AND f.counted_at <= clock_timestamp()
+					   AND o2o._may_sync(f.fed_by, f.dealer_id));
 	full_dealers := ARRAY(SELECT f.dealer_id FROM unnest(p_full) f);
 
 	-- a batch (a feed) may hold several counts of one row: the latest applies
@@ -675,7 +678,7 @@ BEGIN
 									  NULL)::o2o.stock_count), '{}')
 		  INTO fulls
 		  FROM (SELECT DISTINCT ON (x.dealer_id) x.dealer_id, x.counted_at, x.source, x.fed_by
-				  FROM unnest(rows) x WHERE x.dealer_id IS NOT NULL
+				  FROM unnest(rows) x WHERE x.dealer_id IS NOT NULL AND x.counted_at <= clock_timestamp()
 				 ORDER BY x.dealer_id, x.counted_at DESC, x.item DESC) g;
 	END IF;
 	SELECT coalesce(array_agg(o), '{}') INTO res FROM o2o._stock_apply(rows, fulls, all_or_nothing) o;

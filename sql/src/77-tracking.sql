@@ -99,23 +99,34 @@ DECLARE
 	w text;
 BEGIN
 	FOREACH j IN ARRAY installers LOOP
-		SELECT i.daily_capacity INTO cap FROM o2o.installer i WHERE i.installer_id = j AND i.active FOR SHARE;
-		CONTINUE WHEN NOT FOUND;
 		FOREACH w IN ARRAY windows LOOP
-			CONTINUE WHEN o2o._window_capacity(cap, w) = 0;
-			INSERT INTO o2o.installer_day AS b (installer_id, day, booked, morning, afternoon, evening)
-			VALUES (j, p_day, 1, (w = 'morning')::int, (w = 'afternoon')::int, (w = 'evening')::int)
-			ON CONFLICT ON CONSTRAINT installer_day_pkey DO UPDATE
-			   SET booked = b.booked + 1, morning = b.morning + (w = 'morning')::int,
-				   afternoon = b.afternoon + (w = 'afternoon')::int, evening = b.evening + (w = 'evening')::int
-			 WHERE b.booked < cap
-			   AND CASE w WHEN 'morning' THEN b.morning WHEN 'afternoon' THEN b.afternoon ELSE b.evening END
-				   < o2o._window_capacity(cap, w);
-			IF FOUND THEN
-				installer_id := j;
-				time_window := w;
-				RETURN;
-			END IF;
+			/*
+			 * Each attempt in a subtransaction of its own, rolled back when
+			 * it does not book: the upsert locks a full day's row all the
+			 * same, and a lock kept while the search goes on to other
+			 * installers lets two searches in opposite orders deadlock.
+			 */
+			BEGIN
+				SELECT i.daily_capacity INTO cap FROM o2o.installer i WHERE i.installer_id = j AND i.active FOR SHARE;
+				IF FOUND AND o2o._window_capacity(cap, w) > 0 THEN
+					INSERT INTO o2o.installer_day AS b (installer_id, day, booked, morning, afternoon, evening)
+					VALUES (j, p_day, 1, (w = 'morning')::int, (w = 'afternoon')::int, (w = 'evening')::int)
+					ON CONFLICT ON CONSTRAINT installer_day_pkey DO UPDATE
+					   SET booked = b.booked + 1, morning = b.morning + (w = 'morning')::int,
+						   afternoon = b.afternoon + (w = 'afternoon')::int, evening = b.evening + (w = 'evening')::int
+					 WHERE b.booked < cap
+					   AND CASE w WHEN 'morning' THEN b.morning WHEN 'afternoon' THEN b.afternoon ELSE b.evening END
+						   < o2o._window_capacity(cap, w);
+					IF FOUND THEN
+						installer_id := j;
+						time_window := w;
+						RETURN;
+					END IF;
+				END IF;
+				RAISE SQLSTATE 'O2X00';		-- not booked: give the locks back
+			EXCEPTION WHEN SQLSTATE 'O2X00' THEN
+				NULL;
+			END;
 		END LOOP;
 	END LOOP;
 END
@@ -500,12 +511,19 @@ $$;
 COMMENT ON FUNCTION o2o._move_job(o2o.assignment, text) IS
 	'internal: move a job to another installer of its dealer on the same day and window (the promise unchanged), if one has room';
 
-/* o2o_assign bounded in how long it waits for a row lock (see _reroute) */
+/*
+ * o2o_assign that does not wait for a row lock (see _reroute): a re-route
+ * runs inside an installer or dealer change, which holds that row and new
+ * bookings; a routing call waiting on those while holding a stock row must
+ * not meet the change waiting on it.  (1 ms is lock_timeout's least: a
+ * cycle can exist for that long at most.  0.9.0 waited up to 200 ms, long
+ * enough for the other side's deadlock check to see the cycle.)
+ */
 CREATE FUNCTION o2o._assign_bounded(p_order bigint) RETURNS int
 	LANGUAGE sql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp SET lock_timeout = 200
+	SET search_path = pg_catalog, pg_temp SET lock_timeout = 1
 	AS $$ SELECT @extschema@.o2o_assign(p_order) $$;
-COMMENT ON FUNCTION o2o._assign_bounded(bigint) IS 'internal: o2o_assign waiting at most 200 ms for a row lock';
+COMMENT ON FUNCTION o2o._assign_bounded(bigint) IS 'internal: o2o_assign that gives up on a row lock held by another transaction (lock_timeout 1 ms)';
 
 /*
  * Give the assignment up and route the order again: back to pending with a

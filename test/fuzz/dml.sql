@@ -212,8 +212,8 @@ DECLARE
 	loc record := fuzz.dml_location();
 	v_sku text := CASE WHEN random() < 0.85 THEN (SELECT p.sku FROM o2o.product p WHERE p.sku NOT LIKE 'FZ%' ORDER BY random() LIMIT 1)
 					 WHEN random() < 0.5 THEN (SELECT f.sku FROM fuzz.price_sku f ORDER BY random() LIMIT 1)
-					 ELSE fuzz.pick(ARRAY['NOPE-1', 'ac-001', '']) END;
-	qty int := CASE WHEN random() < 0.92 THEN fuzz.ri(1, 3)::int ELSE fuzz.pick(ARRAY[0, -1, -2147483648, 2147483647]) END;
+					 ELSE fuzz.pick(ARRAY['NOPE-1', 'ac-001', '', NULL]) END;
+	qty int := CASE WHEN random() < 0.92 THEN fuzz.ri(1, 3)::int ELSE fuzz.pick(ARRAY[0, -1, -2147483648, 2147483647, NULL]) END;
 	created timestamptz := CASE WHEN random() < 0.85 THEN timestamptz '2026-11-01 00:00+08' + random() * interval '60 days'
 								ELSE fuzz.pick(ARRAY['2024-06-01 00:00+08', '2025-01-01 00:00+08', '2024-12-31 23:59:59.999999+08',
 													 '2026-01-01 00:00+08', '2025-12-31 23:59:59.999999+08', 'infinity',
@@ -234,7 +234,9 @@ BEGIN
 		END IF;
 		price := CASE WHEN random() < 0.7 THEN NULL WHEN random() < 0.6 THEN national
 					  ELSE fuzz.pick(ARRAY[national + 0.01, national + 0.004, 0, -1, 1, national - 0.006]) END;
-		errs := fuzz.errs_add(errs, NOT known, '23503');
+		-- a NULL SKU or quantity: NOT NULL (the price guard once crashed on a NULL SKU)
+		errs := fuzz.errs_add(errs, v_sku IS NULL OR qty IS NULL, '23502');
+		errs := fuzz.errs_add(errs, NOT known AND v_sku IS NOT NULL, '23503');
 		errs := fuzz.errs_add(errs, known AND national IS NULL, 'O2007');
 		errs := fuzz.errs_add(errs, price IS NOT NULL AND national IS NOT NULL AND round(price, 2) <> national, 'O2008');
 		errs := fuzz.errs_add(errs, round(price, 2) <= 0, '23514');
@@ -243,7 +245,7 @@ BEGIN
 		errs := fuzz.errs_add(errs, origin = '987654', '23503');
 		sql := format('INSERT INTO o2o.orders (sku, qty, location, address, unit_price, origin_dealer_id, status, created_at) '
 					  'VALUES (%L, %s, %s, ''No. 1, Fuzz Road'', %s, %s, %L, %L)',
-					  v_sku, qty, loc.lit, coalesce(price::text, 'NULL'), origin, status, created);
+					  v_sku, coalesce(qty::text, 'NULL'), loc.lit, coalesce(price::text, 'NULL'), origin, status, created);
 		RETURN fuzz.dml_run(2, sql, errs, 'SELECT fuzz.order_check((SELECT max(order_id) FROM o2o.orders))', random() < 0.5);
 	END IF;
 	oid := fuzz.some_order();

@@ -21,6 +21,12 @@
 #   tracking o2o_progress, o2o_track, o2o_events, o2o_time_windows (and
 #          o2o._window_capacity), the jeopardy triggers (installers cut,
 #          deactivated or stripped of a skill, dealers closed)
+#   stock  o2o_stock_sync, o2o_stock_apply_feed, o2o_stock_check_feed,
+#          o2o_stock_rollup, o2o_cache_status, o2o_grid_index_stats, the
+#          triggers of o2o.stock, stock_ledger and stock_feed, and the
+#          procedure o2o_stock_apply (CALLed from psql at the top level, in
+#          batches between the statements: it commits, which it cannot do
+#          inside the PL/pgSQL of the other calls)
 # The calls of a family run in PL/pgSQL (test/fuzz/*.sql), as statements of
 # about half of statement_timeout each; psql runs one statement at a time,
 # so a crash loses one statement, which is then run again with every call
@@ -30,9 +36,11 @@
 #   FUZZ_SEED       the seed (default: random; --short: 4642933, so that CI
 #                   is repeatable); printed, and every run is reproducible from it
 #   FUZZ_CALLS      calls per entry point (default 1000000; --short: fixed)
-#   FUZZ_FAMILIES   which families (default "grid agg price life dml promise tracking")
+#   FUZZ_FAMILIES   which families (default "grid agg price life dml promise tracking stock")
 #   FUZZ_FIRST, FUZZ_LAST   run only calls FUZZ_FIRST..FUZZ_LAST of each family
-#                   (to replay one failure; for life, dml, promise and tracking start at 1)
+#                   (to replay one failure; for life, dml, promise, tracking and
+#                   stock start at 1; the CALLs of o2o_stock_apply are numbered
+#                   apart, and depend on the calls before them)
 #   FUZZ_TIMEOUT_MS statement_timeout of each call (default 1000)
 #   FUZZ_SLOW_CAP   after this many calls of an entry point cancelled by the
 #                   timeout on one kind of input, skip that kind (default 3;
@@ -70,7 +78,7 @@ else
 	SEED=${FUZZ_SEED:-$(( (RANDOM << 16 | RANDOM << 1 | RANDOM & 1) % 1000000000 ))}
 fi
 CALLS=${FUZZ_CALLS:-1000000}
-FAMILIES=${FUZZ_FAMILIES:-grid agg price life dml promise tracking}
+FAMILIES=${FUZZ_FAMILIES:-grid agg price life dml promise tracking stock}
 FIRST=${FUZZ_FIRST:-1}
 LAST=${FUZZ_LAST:-9223372036854775806}
 TIMEOUT_MS=${FUZZ_TIMEOUT_MS:-1000}
@@ -99,6 +107,7 @@ targets() {	# targets FAMILY
 			dml) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 			promise) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 			tracking) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
+			stock) echo "{$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,$CALLS,0}" ;;
 		esac
 	else
 		# the short run of make test: over 100,000 calls in about 90 s on 2 cores
@@ -110,6 +119,7 @@ targets() {	# targets FAMILY
 			dml) echo "{2000,2000,2000,2000,2000,2000,0}" ;;
 			promise) echo "{800,400,400,400,400,400,400,0}" ;;
 			tracking) echo "{1200,400,400,400,150,0}" ;;
+			stock) echo "{400,200,130,130,130,130,130,60,0}" ;;
 		esac
 	fi
 }
@@ -135,11 +145,13 @@ SELECT o2o_gen.build($wseed, n_grids => 40, n_dealers => 400, n_orders => 3000);
 \i test/fuzz/dml.sql
 \i test/fuzz/promise.sql
 \i test/fuzz/tracking.sql
+\i test/fuzz/stock.sql
 SELECT fuzz.prepare_world();
 SELECT fuzz.prepare_price();
 SELECT fuzz.prepare_life();
 SELECT fuzz.prepare_promise();
 SELECT fuzz.prepare_tracking();
+SELECT fuzz.prepare_stock();
 INSERT INTO fuzz.conf VALUES ('timeout_ms', '$TIMEOUT_MS'), ('slow_cap', '$SLOW_CAP');
 VACUUM ANALYZE;
 SQL
@@ -167,6 +179,33 @@ UPDATE fuzz.tally SET calls = calls + 1, failed = failed + 1
 SQL
 }
 
+# the stock family's o2o_stock_apply: k CALLs at the top level of psql, each
+# between fuzz.stock_proc_before (feed rows added, what it must do recorded)
+# and fuzz.stock_proc_after (judged, counted as entry 8)
+proc_batch() {	# proc_batch DB K
+	local script=$OUT/stock_proc.sql
+	for _ in $(seq 1 "$2"); do
+		cat <<'PSQL'
+SELECT * FROM fuzz.stock_proc_before(:seed) \gset p_
+\echo fuzz procedure call :p_call : :p_sql
+\set ON_ERROR_STOP 0
+\set LAST_ERROR_SQLSTATE ''
+\set LAST_ERROR_MESSAGE ''
+\set r_applied ''
+\set r_unchanged ''
+\set r_stale ''
+\set r_rejected ''
+\set r_released ''
+:p_pre
+CALL o2o_stock_apply(:p_full_sync, :p_aon, :p_dpc) \gset r_
+:p_post
+\set ON_ERROR_STOP 1
+SELECT fuzz.stock_proc_after(:seed, :'LAST_ERROR_SQLSTATE', :'LAST_ERROR_MESSAGE', :'r_applied', :'r_unchanged', :'r_stale', :'r_rejected', :'r_released');
+PSQL
+	done >"$script"
+	PGOPTIONS="$RUNOPTS" timeout $(( TIMEOUT_MS / 1000 * 20 + 60 + $2 )) psql -X -q -At -v ON_ERROR_STOP=1 -v seed="$SEED" -d "$1" -f "$script" 2>&1
+}
+
 # run one family: statements of calls until every entry point made its calls
 run_family() {	# run_family FAMILY
 	local fam=$1 db=o2o_fuzz_$1 next=$FIRST tgt log=$OUT/$1.log out rc done t0 j
@@ -187,13 +226,16 @@ run_family() {	# run_family FAMILY
 SELECT fuzz.run('$fam', $SEED, $next, $LAST, '$tgt') AS next \gset
 SET statement_timeout = 0;
 SELECT fuzz.family_end('$fam', $SEED, :next - 1);
-SELECT :next, fuzz.done('$fam', '$tgt');
+SELECT :next, fuzz.done('$fam', '$tgt'), fuzz.calls_outside('$fam', '$tgt');
 SQL
 )
 		rc=$?
 		if [ $rc = 0 ]; then
-			read -r next done <<<"$(tail -1 <<<"$out" | tr '|' ' ')"
+			read -r next done outside <<<"$(tail -1 <<<"$out" | tr '|' ' ')"
 			[ "$done" = t ] && break
+			if [ "$outside" -gt 0 ]; then
+				run_procs "$db" "$outside" "$log" || break
+			fi
 			continue
 		fi
 		if [ $rc = 124 ]; then
@@ -235,6 +277,33 @@ SQL
 		next=$(( j + 1 ))
 	done
 	echo "wall_s $(echo "$(date +%s.%N) - $t0" | bc)" >>"$log"
+}
+
+# the stock family's CALLs of o2o_stock_apply after a statement of the other
+# calls: as many as fuzz.calls_outside says
+run_procs() {	# run_procs DB K LOG
+	local db=$1 k=$2 log=$3 out rc j call
+	out=$(proc_batch "$db" "$k")
+	rc=$?
+	[ $rc = 0 ] && return 0
+	j=$(grep -o 'fuzz procedure call [0-9]* : ' <<<"$out" | tail -1 | grep -o '[0-9]*')
+	call=$(grep -o 'fuzz procedure call [0-9]* : .*' <<<"$out" | tail -1 | sed 's/^fuzz procedure call [0-9]* : //')
+	if crashed <<<"$out"; then
+		wait_server || { echo "the server did not come back" >>"$log"; return 1; }
+		echo "  CALL $j of o2o_stock_apply lost its connection: $call" >>"$log"
+		psql_q -d "$db" -v sql="$call" -v got="$(grep -E 'FATAL|PANIC|server|connection|terminat|signal' <<<"$out" | head -c 1000)" >/dev/null <<SQL
+INSERT INTO fuzz.failure (family, seed, call, entry, kind, sql, got)
+VALUES ('stock', $SEED, ${j:-0}, 'o2o_stock_apply (CALL)', 'the server crashed (connection lost)', :'sql', :'got');
+UPDATE fuzz.tally SET calls = calls + 1, failed = failed + 1 WHERE family = 'stock' AND entry_no = 8;
+SQL
+		return 0
+	fi
+	echo "harness error in CALL $j of o2o_stock_apply: $out" >>"$log"
+	psql_q -d "$db" -v got="$(head -c 2000 <<<"$out")" >/dev/null <<SQL
+INSERT INTO fuzz.failure (family, seed, call, entry, kind, got)
+VALUES ('stock', $SEED, ${j:-0}, '(harness)', 'the harness failed', :'got');
+SQL
+	return 1
 }
 
 pids=()
@@ -291,7 +360,7 @@ if [ $total_fail -gt 0 ]; then
 	echo "FAILURES ($total_fail; the first 3 of each kind and entry point):"
 	for fam in $FAMILIES; do
 		case $fam in
-			life|dml|promise|tracking) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_LAST=%s" ;;
+			life|dml|promise|tracking|stock) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_LAST=%s" ;;
 			*) replay="FUZZ_SEED=$SEED FUZZ_FAMILIES=$fam FUZZ_FIRST=%s FUZZ_LAST=%s" ;;
 		esac
 		psql_q -d o2o_fuzz_$fam -v replay="$replay" <<'SQL'

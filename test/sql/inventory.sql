@@ -109,6 +109,14 @@ SELECT item, sku, outcome, reason FROM o2o_stock_sync(2, '[{"sku": "FR-1", "on_h
 -- a count from the future
 SELECT item, sku, outcome, reason LIKE 'counted_at % is in the future' AS future
   FROM o2o_stock_sync(2, '[{"sku": "FR-1", "on_hand": 2}]', now() + interval '1 hour');
+-- a full count from the future zeroes nothing either, and the store's last
+-- count stays in the past (found by the fuzz run: it zeroed every SKU not
+-- listed and made every later count stale)
+SELECT md5(string_agg(s::text, ',' ORDER BY sku)) AS before FROM pg_temp.stock() s WHERE dealer_id = 2 \gset
+SELECT item, sku, outcome FROM o2o_stock_sync(2, '[{"sku": "FR-1", "on_hand": 2}]', 'infinity', full_sync => true);
+SELECT * FROM o2o_stock_sync(2, '[]', now() + interval '1 hour', full_sync => true);
+SELECT md5(string_agg(s::text, ',' ORDER BY sku)) = :'before' AS unchanged FROM pg_temp.stock() s WHERE dealer_id = 2;
+SELECT counted_at <= now() AND coalesce(full_counted_at <= now(), true) AS in_the_past FROM o2o.dealer_sync WHERE dealer_id = 2;
 -- all or nothing: one bad row refuses the whole call, and nothing changes
 \set VERBOSITY default
 SELECT * FROM o2o_stock_sync(2, '[{"sku": "FR-1", "on_hand": 1}, {"sku": "XX-9", "on_hand": 1}]',

@@ -68,6 +68,14 @@ VALUES (9, 'FR-1', 'SRID=4326;POINT(109.5 30.5)', '2025-06-01 10:00+00');
 -- an unknown SKU is reported by the foreign key
 INSERT INTO o2o.orders (order_id, sku, location) VALUES (9, 'NOPE', 'SRID=4326;POINT(109.5 30.5)');
 \echo :LAST_ERROR_SQLSTATE
+-- and a missing one by NOT NULL (the price guard once crashed the
+-- server process on it: found by the crash test's clients)
+\set VERBOSITY terse
+INSERT INTO o2o.orders (order_id, sku, location) VALUES (9, NULL, 'SRID=4326;POINT(109.5 30.5)');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE o2o.orders SET sku = NULL WHERE order_id = 2;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
 -- the price of an existing order never changes, not even to the national one
 UPDATE o2o.orders SET unit_price = 2999 WHERE order_id = 1;
 \echo :LAST_ERROR_SQLSTATE

@@ -313,7 +313,8 @@ BEGIN
 		   || (SELECT public.o2o_best(x, y::float8)::text FROM (VALUES (1::bigint, 2::float8)) t(x, y))
 		   || (SELECT public.o2o_topk(x, y::float8, 1)::text FROM (VALUES (1::bigint, 2::float8)) t(x, y))
 		   || (SELECT public.o2o_fairness(y)::text FROM (VALUES (2::float8)) t(y))
-		   || public.o2o_route_version();
+		   || (public.o2o_route_version() OPERATOR(pg_catalog.=) (SELECT e.extversion FROM pg_catalog.pg_extension e
+											  WHERE e.extname OPERATOR(pg_catalog.=) 'o2o_route'))::text;
 	TRUNCATE o2o.grid, o2o.product, o2o.commission_rule, o2o.hold RESTART IDENTITY CASCADE;
 	RETURN array_to_string(v, ' ');
 END
