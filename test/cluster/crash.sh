@@ -84,9 +84,6 @@ CREATE EXTENSION o2o_route CASCADE;
 CREATE EXTENSION amcheck;
 \i '$ROOT/test/fixtures/worldgen.sql'
 SELECT o2o_gen.build(23, n_grids => 40, n_dealers => 400, n_orders => 8000);
-UPDATE o2o.stock SET on_hand = least(on_hand, 1) WHERE sku IN ('FR-001', 'AC-001', 'WA-001');
-UPDATE o2o.installer SET daily_capacity = 1 + installer_id % 3;
-ALTER DATABASE $DB SET o2o_route.promise_horizon_days = 3;
 \i '$ROOT/test/cluster/workload.sql'
 
 -- what each acknowledged transaction wrote, recorded by itself

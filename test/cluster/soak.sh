@@ -42,12 +42,6 @@ psql -X -q -v ON_ERROR_STOP=1 -d $DB <<SQL
 CREATE EXTENSION o2o_route CASCADE;
 \i '$ROOT/test/fixtures/worldgen.sql'
 SELECT o2o_gen.build(21, n_grids => 40, n_dealers => 400, n_orders => 8000);
--- hot SKUs: the three most popular models are scarce
-UPDATE o2o.stock SET on_hand = least(on_hand, 1) WHERE sku IN ('FR-001', 'AC-001', 'WA-001');
--- little capacity, 1-3 jobs a day: the windows' shares (1: morning only;
--- 2: morning and afternoon; 3: one each)
-UPDATE o2o.installer SET daily_capacity = 1 + installer_id % 3;
-ALTER DATABASE $DB SET o2o_route.promise_horizon_days = 3;
 \i '$ROOT/test/cluster/workload.sql'
 SQL
 

@@ -12,6 +12,17 @@
  * orders (id counted from the newest minus 8000), so that the orders placed
  * during a long run (op place, and checkouts) keep the routing busy.
  */
+-- the world made hard: the three most popular models scarce; installers of
+-- 1-3 jobs a day (1: a morning only; 2: morning and afternoon; 3: one each);
+-- slots looked for 3 days ahead
+UPDATE o2o.stock SET on_hand = least(on_hand, 1) WHERE sku IN ('FR-001', 'AC-001', 'WA-001');
+UPDATE o2o.installer SET daily_capacity = 1 + installer_id % 3;
+DO $$
+BEGIN
+	EXECUTE format('ALTER DATABASE %I SET o2o_route.promise_horizon_days = 3', current_database());
+END
+$$;
+
 CREATE SCHEMA stress;
 -- the dealers as built
 CREATE TABLE stress.world AS SELECT (SELECT max(dealer_id) FROM o2o.dealer) AS n_dealers;
