@@ -1,5 +1,5 @@
 # o2o_route — PGXS build, plus the project's own targets (demo, test, bench,
-# fuzz, soak, valgrind, start, stop, env)
+# fuzz, soak, valgrind, map, start, stop, env)
 
 EXTENSION    = o2o_route
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
@@ -42,7 +42,7 @@ $(DATA_built): $(SQL_SRC) $(EXTENSION).control
 src/version.o: $(EXTENSION).control
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: demo test bench fuzz soak valgrind start stop env
+.PHONY: demo test bench fuzz soak valgrind start stop env map
 demo:
 	bash scripts/demo.sh
 test:
@@ -55,6 +55,9 @@ soak:
 	bash test/cluster/soak.sh --setup
 valgrind:
 	bash scripts/valgrind.sh
+map:
+	bash scripts/deps.sh
+	bash scripts/map.sh
 start:
 	bash scripts/cluster.sh start
 stop:

@@ -8,8 +8,11 @@ set -euo pipefail
 # python3 and python3-psycopg (psycopg 3): examples/o2o_consumer.py and
 # test/cluster/events.sh, run with /usr/bin/python3 (not whatever python3
 # comes first on PATH, which may lack psycopg)
+# librsvg2-bin (rsvg-convert) and pngquant: make map's PNG, drawn at the end of
+# make demo; libxml2-utils (xmllint): its test checks the SVG
 PACKAGES="make gcc libc6-dev util-linux postgresql-15 postgresql-client-15
-	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev python3 python3-psycopg $*"
+	postgresql-server-dev-15 postgresql-15-postgis-3 libgeos-dev python3 python3-psycopg
+	librsvg2-bin pngquant libxml2-utils $*"
 
 missing=()
 for p in $PACKAGES; do
