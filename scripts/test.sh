@@ -104,6 +104,9 @@ bash test/cluster/crash.sh; record "crash test: no acknowledged transaction lost
 say "events: a 16-client burst, every event once, in order, one NOTIFY per transaction"
 bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY per transaction" $?
 
+say "coverage map: make map on a small world, each grid's value, class and hole against SQL"
+bash test/cluster/map.sh; record "coverage map (make map)" $?
+
 say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
 bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
 
