@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: set up, generate the default country into database o2o_demo and
 # show what is in it.  The cluster keeps running afterwards so that you can
-# look around with psql; `make stop` stops it.
+# look around with psql; `make stop` stops it.  It ends by drawing the coverage
+# map of the routed world (scripts/map.sh, as `make map`).
 # Sizes can be changed: DEMO_SEED, DEMO_GRIDS, DEMO_DEALERS, DEMO_ORDERS.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -274,6 +275,10 @@ SELECT risk, count(*) AS orders FROM o2o.orders_at_risk GROUP BY 1 ORDER BY 2 DE
 SELECT orders, kept, kept_share FROM o2o.promises_kept WHERE province IS NULL;
 SELECT count(*) AS "invariant violations (o2o.invariant_violations)" FROM o2o.invariant_violations;
 SQL
+
+say "the coverage map (make map): units of AC-001 available per grid, holes hatched"
+DB=$DB SKU= CATEGORY= MEASURE=units bash scripts/map.sh
+echo "Another: make map SKU=<sku> or CATEGORY=<category>, MEASURE=units|fill|in_grid (see the README, Coverage map)"
 
 cat <<EOF
 
