@@ -61,3 +61,8 @@ stop:
 	bash scripts/cluster.sh stop
 env:
 	@bash scripts/cluster.sh env
+
+# packages: the Debian package (debian/, pg_buildext)
+.PHONY: deb
+deb:
+	bash scripts/deb.sh
