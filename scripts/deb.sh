@@ -38,6 +38,8 @@ if [ "${1:-}" = --check-version ]; then
 	exit 0
 fi
 
+# git may refuse a clone owned by another user than the caller (root)
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$ROOT"
 version=$(check_version "$ROOT")
 upstream=${version%-*}
 bash "$ROOT/scripts/deps.sh" $DEB_PACKAGES

@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$ROOT"
 
 bash scripts/deps.sh python3-jsonschema unzip git
+# git may refuse a clone owned by another user than the caller (root)
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$ROOT"
 git rev-parse --verify -q HEAD >/dev/null || die "make dist archives the last commit: $ROOT is not a git clone with a commit"
 git cat-file -e HEAD:META.json 2>/dev/null || die "the last commit has no META.json"
 name=$(git show HEAD:META.json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])')

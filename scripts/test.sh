@@ -107,6 +107,12 @@ bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY 
 say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
 bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
 
+say "PGXN: META.json against the spec and the control file, broken copies rejected; make dist's zip builds"
+bash test/cluster/pgxn.sh; record "PGXN: META.json and make dist" $?
+
+say "the Debian package (make deb): built, unpacked into a clean copy of PostgreSQL, CREATE EXTENSION from it"
+bash test/cluster/package.sh; record "Debian package: installed and used" $?
+
 bash scripts/cluster.sh stop
 trap - EXIT
 echo

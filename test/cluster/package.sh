@@ -41,7 +41,7 @@ mkdir -p "$WORK"
 # -- a changelog of another upstream version is refused, by make deb too
 mkdir -p "$WORK/mismatch/debian"
 cp o2o_route.control "$WORK/mismatch/"
-sed "1s/($version-/(9.9.9-/" debian/changelog >"$WORK/mismatch/debian/changelog"
+sed "1s/([^)]*)/(9.9.9-1)/" debian/changelog >"$WORK/mismatch/debian/changelog"
 if out=$(bash scripts/deb.sh --check-version "$WORK/mismatch" 2>&1); then
 	check "a debian/changelog of 9.9.9 is refused" refused "accepted: $out"
 else
