@@ -28,7 +28,7 @@ check_version() {
 	[ -n "$changelog" ] || die "the first line of $dir/debian/changelog is not 'source (version) ...'"
 	upstream=${changelog#*:}
 	upstream=${upstream%-*}
-	[ "$upstream" = "$control" ] || die "debian/changelog is of version $changelog (upstream $upstream) but o2o_route.control's default_version is $control: add an entry for $control-1 at the top of debian/changelog (dch -v $control-1)"
+	[ "$upstream" = "$control" ] || die "debian/changelog is of version $changelog (upstream $upstream) but o2o_route.control's default_version is $control: add an entry for $control-1 at the top of debian/changelog (by hand, or dch -v $control-1 from devscripts)"
 	echo "$changelog"
 }
 

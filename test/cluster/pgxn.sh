@@ -92,6 +92,20 @@ check "the zip holds the files of the last commit, less the export-ignore ones" 
 	"$(git ls-tree -r --name-only HEAD | grep -vE '^(\.ci/|\.gitattributes$|\.gitignore$|debian/\.gitignore$)' | sort | md5sum)" \
 	"$(grep -v '/$' "$WORK/zip.list" | sed "s|^$name-$version/||" | sort | md5sum)"
 
+# a last commit whose META.json is not valid gives no zip (in a clone of this one)
+git clone -q "$ROOT" "$WORK/clone"
+/usr/bin/python3 -c "import json
+m = json.load(open('$WORK/clone/META.json'))
+m['provides']['o2o_route']['version'] = '0.0.1'
+json.dump(m, open('$WORK/clone/META.json', 'w'))"
+git -C "$WORK/clone" -c user.name=pgxn.sh -c user.email=pgxn.sh@localhost commit -q -a -m "a broken META.json"
+if out=$(O2O_TMP=$WORK/clone-tmp bash "$WORK/clone/scripts/dist.sh" 2>&1); then
+	check "make dist refuses a commit whose META.json is not valid" refused "accepted: $out"
+else
+	check "make dist refuses a commit whose META.json is not valid, and leaves no zip" "1 0" \
+		"$(grep -c "provides.o2o_route.version 0.0.1 is not" <<<"$out") $(ls "$WORK/clone/dist" 2>/dev/null | wc -l)"
+fi
+
 # what it holds builds with PGXS
 unzip -q "$zip" -d "$WORK"
 if make -C "$WORK/$name-$version" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >"$WORK/build.log" 2>&1; then
