@@ -15,6 +15,11 @@ missing=()
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm: examples/node (test/cluster/examples.sh).  From Debian only
+# when the commands are missing: a nodejs from elsewhere (NodeSource's bundles
+# npm) conflicts with Debian's npm package
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 say "installing Debian packages: ${missing[*]}"
