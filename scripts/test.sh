@@ -17,7 +17,7 @@ record() {	# record NAME STATUS
 	fi
 }
 
-bash scripts/deps.sh || die "could not install the packages the project needs"
+bash scripts/deps.sh node || die "could not install the packages the project needs"
 mkdir -p "$TMP"
 
 say "build with -Wall -Wextra -Werror"
@@ -103,6 +103,9 @@ bash test/cluster/crash.sh; record "crash test: no acknowledged transaction lost
 
 say "events: a 16-client burst, every event once, in order, one NOTIFY per transaction"
 bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY per transaction" $?
+
+say "examples: Python (psycopg) places and routes, retrying 40001 and 40P01; Node (pg) promises a cart"
+bash test/cluster/examples.sh; record "examples: output as expected and as the README shows" $?
 
 say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
 bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
