@@ -64,3 +64,10 @@ stop:
 	bash scripts/cluster.sh stop
 env:
 	@bash scripts/cluster.sh env
+
+# packages: the Debian package (debian/, pg_buildext) and the PGXN zip (META.json)
+.PHONY: deb dist
+deb:
+	bash scripts/deb.sh
+dist:
+	bash scripts/dist.sh

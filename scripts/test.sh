@@ -17,7 +17,7 @@ record() {	# record NAME STATUS
 	fi
 }
 
-bash scripts/deps.sh || die "could not install the packages the project needs"
+bash scripts/deps.sh node || die "could not install the packages the project needs"
 mkdir -p "$TMP"
 
 say "build with -Wall -Wextra -Werror"
@@ -107,8 +107,17 @@ bash test/cluster/events.sh; record "events: exactly once, in order, one NOTIFY 
 say "coverage map: make map on a small world, each grid's value, class and hole against SQL"
 bash test/cluster/map.sh; record "coverage map (make map)" $?
 
+say "examples: Python (psycopg) places and routes, retrying 40001 and 40P01; Node (pg) promises a cart"
+bash test/cluster/examples.sh; record "examples: output as expected and as the README shows" $?
+
 say "fuzz: a short run of randomized calls of every C entry point against PostGIS and SQL"
 bash test/fuzz/fuzz.sh --short; record "fuzz (short run)" $?
+
+say "PGXN: META.json against the spec and the control file, broken copies rejected; make dist's zip builds"
+bash test/cluster/pgxn.sh; record "PGXN: META.json and make dist" $?
+
+say "the Debian package (make deb): built, unpacked into a clean copy of PostgreSQL, CREATE EXTENSION from it"
+bash test/cluster/package.sh; record "Debian package: installed and used" $?
 
 bash scripts/cluster.sh stop
 trap - EXIT

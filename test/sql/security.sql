@@ -178,6 +178,7 @@ DECLARE
 	v text[] := '{}';
 	ids bigint[];
 	snap pg_snapshot;
+	snap_after pg_snapshot;
 BEGIN
 	SET LOCAL client_min_messages = warning;
 	INSERT INTO o2o.grid (grid_id, code, name, province, city, county, region_id, climate, geom) VALUES
@@ -226,7 +227,11 @@ BEGIN
 		   || (SELECT count(*)::text FROM o2o.invariant_violations);
 	-- tracking (0.9.0): the time windows, progress through every step, the
 	-- tracking page, the outbox (its NOTIFY trigger fires with each event)
-	snap := pg_current_snapshot();
+	-- snapshots made from this transaction's xid, so that what o2o_events
+	-- counts does not depend on which other xids ended meanwhile: in snap this
+	-- transaction has not committed yet (its xid is at xmax), in snap_after
+	-- it has (its xid is below xmin)
+	snap := (pg_current_xact_id()::text || ':' || pg_current_xact_id()::text || ':')::pg_snapshot;
 	UPDATE o2o.stock SET on_hand = on_hand + 20 WHERE dealer_id = 1;
 	UPDATE o2o.stock SET on_hand = on_hand + 5 WHERE dealer_id = 2;
 	INSERT INTO o2o.installer (installer_id, dealer_id, name, skills, daily_capacity, contact) VALUES
@@ -262,10 +267,12 @@ BEGIN
 		   || public.o2o_progress(ids[3], 'dispatched')::text || public.o2o_progress(ids[3], 'arrived')::text
 		   || public.o2o_progress(ids[3], 'delivered')::text;
 	PERFORM public.o2o_complete(ids[3]);
+	snap_after := ((pg_current_xact_id()::text::bigint + 1)::text || ':'
+				   || (pg_current_xact_id()::text::bigint + 1)::text || ':')::pg_snapshot;
 	v := v || jsonb_array_length(public.o2o_track(ids[1])->'steps')::text
 		   || (public.o2o_track(ids[2])->>'progress') || (public.o2o_track(ids[3])->>'status')
-		   || (SELECT count(*)::text FROM public.o2o_events(snap))
-		   || (SELECT count(*)::text FROM public.o2o_events(snap, pg_current_snapshot()))
+		   || (SELECT count(*)::text FROM public.o2o_events(snap, snap_after))
+		   || (SELECT count(*)::text FROM public.o2o_events(snap_after, snap_after))
 		   || (SELECT (count(*) > 0)::text FROM public.o2o_events(NULL));
 	-- jeopardy: an installer cut, one stripped of its skill, one deactivated,
 	-- each with jobs booked (assignments and a hold); a dealer closed with
