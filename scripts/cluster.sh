@@ -20,10 +20,6 @@ CONF_VERSION=5
 preload=o2o_route
 [ "${O2O_PRELOAD:-1}" = 0 ] && preload=
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && [ ! -e "$SOCK/.s.PGSQL.$1" ]
-}
-
 start() {
 	mkdir -p "$TMP" "$SOCK"
 	chmod 0755 "$TMP"
@@ -50,8 +46,7 @@ start() {
 		echo "restarting the cluster: the installed library or the configuration changed"
 		as_pg "$BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
 	fi
-	port=54329
-	while ! port_free $port; do port=$((port + 1)); done
+	port=$(free_port 54329 "$SOCK")
 	cat >"$TMP/postgresql.auto.conf.tmp" <<CONF
 listen_addresses = ''
 port = $port

@@ -22,7 +22,7 @@ DEB_PACKAGES="debhelper dpkg-dev postgresql-server-dev-all lintian git"
 # Prints the package's full version (0.10.0-1).
 check_version() {
 	local dir=$1 control changelog upstream
-	control=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$dir/o2o_route.control")
+	control=$(control_version "$dir")
 	[ -n "$control" ] || die "no default_version in $dir/o2o_route.control"
 	changelog=$(sed -n '1s/^[a-z0-9][a-z0-9.+-]* (\([^)]*\)).*/\1/p' "$dir/debian/changelog")
 	[ -n "$changelog" ] || die "the first line of $dir/debian/changelog is not 'source (version) ...'"
@@ -38,8 +38,7 @@ if [ "${1:-}" = --check-version ]; then
 	exit 0
 fi
 
-# git may refuse a clone owned by another user than the caller (root)
-export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$ROOT"
+git_trust_root
 version=$(check_version "$ROOT")
 upstream=${version%-*}
 bash "$ROOT/scripts/deps.sh" $DEB_PACKAGES

@@ -11,12 +11,10 @@ set -euo pipefail
 cd "$ROOT"
 
 bash scripts/deps.sh python3-jsonschema unzip git
-# git may refuse a clone owned by another user than the caller (root)
-export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$ROOT"
+git_trust_root
 git rev-parse --verify -q HEAD >/dev/null || die "make dist archives the last commit: $ROOT is not a git clone with a commit"
 git cat-file -e HEAD:META.json 2>/dev/null || die "the last commit has no META.json"
-name=$(git show HEAD:META.json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])')
-version=$(git show HEAD:META.json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+read -r name version < <(git show HEAD:META.json | /usr/bin/python3 -c 'import json, sys; m = json.load(sys.stdin); print(m["name"], m["version"])')
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
 	echo "note: the work tree has changes that are not committed; $name-$version.zip is of the last commit, without them" >&2
 fi

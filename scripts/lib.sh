@@ -36,6 +36,31 @@ as_root() {
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# A test's check: prints "ok: WHAT", or "FAILED: ..." and sets fail=1.
+check() {	# check WHAT EXPECTED GOT
+	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
+}
+
+# The default_version of o2o_route.control (in DIR, by default this clone).
+control_version() {	# control_version [DIR]
+	sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "${1:-$ROOT}/o2o_route.control"
+}
+
+# The first port from START on that no server listens on, on TCP or with a
+# socket in SOCKDIR.
+free_port() {	# free_port START SOCKDIR
+	local port=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ -e "$2/.s.PGSQL.$port" ]; do
+		port=$((port + 1))
+	done
+	echo "$port"
+}
+
+# git may refuse a clone owned by another user than the caller (root)
+git_trust_root() {
+	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$ROOT"
+}
+
 # Connection settings of the throwaway cluster (after scripts/cluster.sh start).
 cluster_env() {
 	[ -f "$TMP/cluster.env" ] || die "no cluster: run 'make start'"

@@ -145,10 +145,6 @@ build_extension() {
 	make -C "$BUILD" -s install PG_CONFIG="$pgc" >/dev/null || die "make install into $PREFIX failed"
 }
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && [ ! -e "$SOCK/.s.PGSQL.$1" ]
-}
-
 stop_server() {
 	if [ -f "$DATA/postmaster.pid" ]; then
 		as_pg "$PREFIX/bin/pg_ctl" -D "$DATA" -m fast -w -t 900 stop >/dev/null 2>&1 || true
@@ -168,7 +164,7 @@ start_server() {
 	[ "$(id -u)" = 0 ] && chown "$PGOS_USER" "$DATA" "$LOGS" "$SOCK"
 	as_pg "$PREFIX/bin/initdb" -D "$DATA" -U "$PGOS_USER" -A trust -E UTF8 --locale=C.UTF-8 \
 		>"$V/initdb.log" 2>&1 || { cat "$V/initdb.log"; die "initdb failed"; }
-	while ! port_free $port; do port=$((port + 1)); done
+	port=$(free_port "$port" "$SOCK")
 	# autovacuum off: its workers would be valgrind processes too, on a CPU
 	# the suite needs; the tests ANALYZE what they plan on
 	as_pg tee -a "$DATA/postgresql.conf" >/dev/null <<CONF

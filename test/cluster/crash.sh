@@ -34,8 +34,7 @@ CDATA=$TMP/crash
 CLOG=$TMP/crash.log
 OUT=$TMP/crash.out
 BINDIR=$PGBIN
-port=$((PGPORT + 200))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ -e "$PGHOST/.s.PGSQL.$port" ]; do port=$((port + 1)); done
+port=$(free_port $((PGPORT + 200)) "$PGHOST")
 PY=/usr/bin/python3
 SEED=${CRASH_SEED:-$((RANDOM))}
 
@@ -116,9 +115,6 @@ END
 SQL
 
 fail=0
-check() {	# check WHAT EXPECTED GOT
-	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
-}
 
 # crash_at CONDITION-SQL: wait until the condition holds (at most 120 s),
 # then stop the server with an immediate shutdown

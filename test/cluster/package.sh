@@ -20,12 +20,9 @@ DATA=$WORK/data
 SOCK=$WORK/sock
 LOG=$WORK/postgres.log
 MAJOR=15
-version=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" o2o_route.control)
+version=$(control_version)
 
 fail=0
-check() {	# check WHAT EXPECTED GOT
-	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
-}
 
 bin() { echo "$PKGROOT/usr/lib/postgresql/$MAJOR/bin/$1"; }
 stop_server() {
@@ -121,8 +118,7 @@ touch "$LOG"
 [ "$(id -u)" = 0 ] && chown "$PGOS_USER" "$DATA" "$SOCK" "$LOG"
 as_pg "$(bin initdb)" -D "$DATA" -U "$PGOS_USER" -A trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
 	|| { cat "$WORK/initdb.log"; echo "FAILED: initdb"; exit 1; }
-port=55432
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ -e "$SOCK/.s.PGSQL.$port" ]; do port=$((port + 1)); done
+port=$(free_port 55432 "$SOCK")
 start_server() {	# start_server SHARED_PRELOAD_LIBRARIES
 	as_pg "$(bin pg_ctl)" -D "$DATA" -l "$LOG" -w -t 60 -o "-p $port -c listen_addresses='' \
 		-c unix_socket_directories='$SOCK' -c shared_preload_libraries='$1' -c fsync=off" start >/dev/null \

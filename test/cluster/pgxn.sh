@@ -14,13 +14,10 @@ WORK=$TMP/pgxn
 rm -rf "$WORK"
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT
-version=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" o2o_route.control)
+version=$(control_version)
 validate() { /usr/bin/python3 test/cluster/pgxn_meta.py "$@"; }
 
 fail=0
-check() {	# check WHAT EXPECTED GOT
-	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
-}
 
 validate META.json || { echo "FAILED: META.json is not valid"; fail=1; }
 

@@ -13,8 +13,7 @@ DB=o2o_standby
 SDATA=$TMP/standby
 SLOG=$TMP/standby.log
 BINDIR=$PGBIN
-sport=$((PGPORT + 100))
-while (exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null || [ -e "$PGHOST/.s.PGSQL.$sport" ]; do sport=$((sport + 1)); done
+sport=$(free_port $((PGPORT + 100)) "$PGHOST")
 
 stop_standby() {
 	if [ -f "$SDATA/PG_VERSION" ]; then
@@ -60,9 +59,6 @@ wait_replay() {
 wait_replay
 
 fail=0
-check() {	# check WHAT EXPECTED GOT
-	if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAILED: $1: expected [$2], got [$3]"; fail=1; fi
-}
 
 check "the standby is in recovery" t "$(standby -c "SELECT pg_is_in_recovery()")"
 # the same answers on both servers, for the read-only functions

@@ -9,7 +9,7 @@ export PGOPTIONS='-c client_min_messages=warning'
 
 versions=$(ls "$ROOT"/sql/o2o_route--*.sql | sed -n 's/.*o2o_route--\([0-9.]*\)\.sql$/\1/p' | sort -V)
 oldest=$(echo "$versions" | head -1)
-default=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$ROOT/o2o_route.control")
+default=$(control_version)
 echo "versions: $(echo $versions); upgrading $oldest -> $default"
 
 # every object of the extension, described with its full definition and privileges
